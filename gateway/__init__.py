@@ -1,0 +1,1 @@
+"""The gRPC gateway: API servicers, interceptors, invokers (embedded ledger, Fabric Gateway), entry points."""

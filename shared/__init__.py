@@ -1,0 +1,1 @@
+"""The orchestrator domain: validation, permissions, services, state machine, store; no gRPC or Fabric here."""
