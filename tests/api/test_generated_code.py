@@ -32,8 +32,8 @@ def test_upstream_style_clients_compile_from_proto_alone(tmp_path: Path) -> None
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     protos = sorted(p.name for p in proto_dir.glob("*.proto"))
     status = protoc.main(
-        ["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={tmp_path}", f"--grpc_python_out={tmp_path}"]
-        + protos
+        ["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={tmp_path}", f"--grpc_python_out={tmp_path}",
+         *protos]
     )
     assert status == 0
     # The standalone copy must not collide with the package's own modules in the descriptor pool,
