@@ -1,0 +1,193 @@
+"""The event log: every orchestrator event in ledger order, queryable and followable.
+
+Embedded mode writes it in the same SQLite transaction as the world state, so an event is
+recorded if and only if its call committed. Fabric mode fills it from the peer's chaincode
+events, together with a checkpoint (block, transaction index) in the same commit, so a
+restarted gateway resumes without gap or duplicate. Either way the gateway serves
+``QueryEvents`` (EVT-7…EVT-10) and ``SubscribeToEvents`` from here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from orchestrator.api import common_pb2, event_pb2
+from orchestrator.shared.errors import InvalidAssetError
+from orchestrator.shared.store.documents import DEFAULT_PAGE_SIZE
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tx_id TEXT NOT NULL,
+    ts_ns INTEGER NOT NULL,
+    asset_key TEXT NOT NULL,
+    asset_kind INTEGER NOT NULL,
+    event_kind INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (ts_ns, id);
+CREATE INDEX IF NOT EXISTS events_by_asset ON events (asset_key, ts_ns, id);
+CREATE INDEX IF NOT EXISTS events_by_asset_kind ON events (asset_kind, ts_ns, id);
+CREATE INDEX IF NOT EXISTS events_by_event_kind ON events (event_kind, ts_ns, id);
+CREATE INDEX IF NOT EXISTS events_by_tx ON events (tx_id);
+"""
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event and its position in the ledger."""
+
+    seq: int
+    event: event_pb2.Event
+
+
+def _ts_ns(timestamp: object) -> int:
+    return timestamp.seconds * 1_000_000_000 + timestamp.nanos  # type: ignore[attr-defined]
+
+
+def append_events(conn: sqlite3.Connection, tx_id: str, events: Iterable[event_pb2.Event]) -> None:
+    """Record ``events`` (in emission order) on ``conn``, inside the caller's SQL transaction."""
+    conn.executemany(
+        "INSERT INTO events (id, tx_id, ts_ns, asset_key, asset_kind, event_kind, metadata, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e.id, tx_id, _ts_ns(e.timestamp), e.asset_key, e.asset_kind, e.event_kind,
+             json.dumps(dict(e.metadata), sort_keys=True), e.SerializeToString(deterministic=True))
+            for e in events
+        ],
+    )
+
+
+class EventLog:
+    """Read side of the event log of one channel (and chaincode), over its SQLite file."""
+
+    def __init__(self, path: str, channel: str) -> None:
+        self.path = path
+        self.channel = channel
+        self._local = threading.local()
+        self._changed = threading.Condition()
+        self._last_seq = self._max_seq()
+        self._closed = False
+
+    # -- connections -------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+        return conn
+
+    def _max_seq(self) -> int:
+        row = self._reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        return int(row[0])
+
+    # -- notifications -----------------------------------------------------------------
+
+    def notify_committed(self) -> None:
+        """Wake followers after new events were committed."""
+        with self._changed:
+            self._last_seq = self._max_seq()
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Release followers: waiting calls return at once."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def wait_beyond(self, seq: int, timeout: float) -> bool:
+        """Block until an event after ``seq`` is committed (True) or timeout/close (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._closed or self._last_seq > seq, timeout) and not self._closed
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _event(self, payload: bytes) -> event_pb2.Event:
+        event = event_pb2.Event.FromString(payload)
+        event.channel = self.channel  # EVT-3
+        return event
+
+    def after(self, seq: int, limit: int = 500) -> list[LoggedEvent]:
+        """Events after position ``seq``, in ledger order."""
+        rows = self._reader().execute(
+            "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        ).fetchall()
+        return [LoggedEvent(row[0], self._event(row[1])) for row in rows]
+
+    def position_of(self, event_id: str) -> int | None:
+        """Ledger position of an event id, or ``None`` when unknown."""
+        row = self._reader().execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def query(self, param: event_pb2.QueryEventsParam) -> event_pb2.QueryEventsResponse:
+        """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2)."""
+        descending = param.sort == common_pb2.DESCENDING
+        where, args = _filter_clause(param.filter)
+        if param.page_token:
+            ts_ns, event_id = _decode_cursor(param.page_token)
+            op = "<" if descending else ">"
+            where.append(f"(ts_ns {op} ? OR (ts_ns = ? AND id {op}= ?))")
+            args += [ts_ns, ts_ns, event_id]
+        direction = "DESC" if descending else "ASC"
+        size = param.page_size or DEFAULT_PAGE_SIZE
+        sql = (
+            "SELECT ts_ns, id, payload FROM events"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY ts_ns {direction}, id {direction} LIMIT ?"
+        )
+        rows = self._reader().execute(sql, [*args, size + 1]).fetchall()
+        token = _encode_cursor(rows[size][0], rows[size][1]) if len(rows) > size else ""
+        return event_pb2.QueryEventsResponse(events=[self._event(r[2]) for r in rows[:size]], next_page_token=token)
+
+
+def _filter_clause(flt: event_pb2.EventQueryFilter) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    args: list[object] = []
+    if flt.asset_key:
+        where.append("asset_key = ?")
+        args.append(flt.asset_key)
+    if flt.asset_kind:
+        where.append("asset_kind = ?")
+        args.append(flt.asset_kind)
+    if flt.event_kind:
+        where.append("event_kind = ?")
+        args.append(flt.event_kind)
+    for key, value in sorted(flt.metadata.items()):
+        where.append("json_extract(metadata, ?) = ?")
+        args += [f"$.{json.dumps(key)}", value]
+    if flt.HasField("start"):
+        where.append("ts_ns >= ?")
+        args.append(_ts_ns(flt.start))
+    if flt.HasField("end"):
+        where.append("ts_ns <= ?")
+        args.append(_ts_ns(flt.end))
+    return where, args
+
+
+def _encode_cursor(ts_ns: int, event_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{ts_ns}/{event_id}".encode()).decode("ascii")
+
+
+def _decode_cursor(token: str) -> tuple[int, str]:
+    try:
+        ts, _, event_id = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8").partition("/")
+        return int(ts), event_id
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise InvalidAssetError(f"invalid page token {token!r}") from exc
+
+
+__all__: Sequence[str] = ["SCHEMA", "EventLog", "LoggedEvent", "append_events"]
