@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from orchestrator.api import (
     algo_pb2,
@@ -213,3 +214,29 @@ def new_failure_report(task: str = "task") -> failure_report_pb2.NewFailureRepor
         compute_task_key=key(task), error_type=failure_report_pb2.ERROR_TYPE_EXECUTION,
         logs_address=addressable(f"{task}/logs"),
     )
+
+
+# -- compute tasks, models, performances: a ready network --------------------------------------
+
+TASK_ALGOS: Mapping[str, int] = {
+    "simple algo": algo_pb2.ALGO_SIMPLE,
+    "composite algo": algo_pb2.ALGO_COMPOSITE,
+    "aggregate algo": algo_pb2.ALGO_AGGREGATE,
+    "predict algo": algo_pb2.ALGO_PREDICT,
+    "metric algo": algo_pb2.ALGO_METRIC,
+}
+
+
+def register_task_assets(org1: Any, org2: Any | None = None, *, plan: str = "cp") -> None:
+    """What tasks need, registered by ``org1``: one public algo per category, data manager "dm" with
+    samples "ds" and "test ds" (test only), plan ``plan``; and by ``org2`` (when given) data manager
+    "dm2" with sample "ds2", so tasks on "dm2" run on org2."""
+    for ref, category in TASK_ALGOS.items():
+        org1.register_algo(new_algo(ref, category))
+    org1.register_data_manager(new_data_manager("dm"))
+    org1.register_data_samples(datasample_pb2.RegisterDataSamplesParam(
+        samples=[new_data_sample("ds"), new_data_sample("test ds", test_only=True)]))
+    if org2 is not None:
+        org2.register_data_manager(new_data_manager("dm2"))
+        org2.register_data_samples(datasample_pb2.RegisterDataSamplesParam(samples=[new_data_sample("ds2", ["dm2"])]))
+    org1.register_plan(new_plan(plan))
