@@ -1,10 +1,10 @@
-"""Permissions (rules.md section 2): building from a request, checks, intersection and union."""
+"""Permissions (rules.md section 2): building from a request, checks, intersection, union, task outputs."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator.api import common_pb2
+from orchestrator.api import common_pb2, computetask_pb2, datasample_pb2
 from orchestrator.shared.errors import BadRequestError
 from orchestrator.shared.permissions import (
     can_download,
@@ -17,6 +17,17 @@ from orchestrator.shared.permissions import (
     union_permission,
     union_permissions,
 )
+from tests.builders import (
+    key,
+    new_algo,
+    new_data_manager,
+    new_data_sample,
+    new_plan,
+    new_train_task,
+    public,
+    restricted,
+)
+from tests.network import Network
 
 REGISTERED = {"Org1", "Org2", "Org3"}
 
@@ -165,3 +176,22 @@ def test_combining_does_not_change_its_arguments__PERM_6_PERM_7() -> None:
     union_permission(x, y)
     assert x == perm(False, "Org1", "Org2")
     assert y == perm(False, "Org2", "Org3")
+
+
+# -- PERM-8 ------------------------------------------------------------------------------
+
+
+def test_task_output_permissions_are_the_requested_ones_not_derived__PERM_8(net: Network) -> None:
+    net.org1.register_algo(new_algo(permissions=restricted()))  # private to its owner
+    net.org1.register_data_manager(new_data_manager(permissions=restricted()))
+    net.org1.register_data_samples(datasample_pb2.RegisterDataSamplesParam(samples=[new_data_sample()]))
+    net.org1.register_plan(new_plan())
+    tasks = net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[
+        new_train_task("public output", outputs={"model": public()}),
+        new_train_task("shared output", outputs={"model": restricted("MyOrg2MSP")}),
+    ])).tasks
+    by_key = {task.key: task for task in tasks}
+    public_output = by_key[key("public output")].outputs["model"].permissions
+    assert public_output == make_permissions("MyOrg1MSP", public(), registered)  # not narrowed by algo or data
+    shared_output = by_key[key("shared output")].outputs["model"].permissions
+    assert shared_output == make_permissions("MyOrg1MSP", restricted("MyOrg2MSP"), lambda _: True)
