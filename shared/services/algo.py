@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from orchestrator.api import algo_pb2, common_pb2, event_pb2
+from orchestrator.shared import permissions
 from orchestrator.shared.errors import conflict, not_found
-from orchestrator.shared.permissions import can_download, make_permissions
 from orchestrator.shared.store.algo import KIND, AlgoStore, category_names
 from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.validation import validate_new_algo
@@ -32,7 +32,7 @@ class AlgoService:
         if self.store.exists(new.key):
             raise conflict(KIND, new.key)
         owner = self.services.requester
-        permissions = make_permissions(
+        algo_permissions = permissions.make_permissions(
             owner, new.new_permissions if new.HasField("new_permissions") else None,
             self.services.organization.exists,
         )
@@ -42,7 +42,7 @@ class AlgoService:
             category=new.category,
             description=new.description,
             algorithm=new.algorithm,
-            permissions=permissions,
+            permissions=algo_permissions,
             owner=owner,
             creation_date=self.services.tx.info.timestamp(),
             metadata=dict(new.metadata),
@@ -96,4 +96,4 @@ class AlgoService:
         Raises:
             NotFoundError: no such algo.
         """
-        return can_download(self.get(key).permissions, org)
+        return permissions.can_download(self.get(key).permissions, org)
