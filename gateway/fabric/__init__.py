@@ -1,0 +1,1 @@
+"""The Fabric Gateway client: signed proposals to peers' ``gateway.Gateway`` service, one identity per organization."""
