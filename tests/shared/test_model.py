@@ -146,8 +146,9 @@ def test_unknown_task_is_found_missing_before_the_model_is_validated__MODEL_3(ne
 def test_response_lists_models_in_request_order__MODEL_3(net: Network) -> None:
     register(net.org1, new_composite_task("c"))
     start(net.org1, "c")
-    registered = models(net.org1, new_model("zzz", task="c"), new_model("aaa", task="c", category=HEAD))
-    assert [m.key for m in registered] == [key("zzz"), key("aaa")]
+    registered = models(net.org1, new_model("aaa", task="c"), new_model("zzz", task="c", category=HEAD))
+    assert key("aaa") > key("zzz")  # request order is not key order
+    assert [m.key for m in registered] == [key("aaa"), key("zzz")]
 
 
 def test_invalid_model_is_rejected__MODEL_4(net: Network) -> None:
