@@ -1,0 +1,215 @@
+"""Event subscriptions: history from the store, then live events, without gap or duplicate.
+
+Per event log, one *feed* thread follows the log and hands each new batch to the event loop,
+which appends it to every live subscriber's bounded buffer. Writers only notify a condition:
+nothing they do waits for a subscriber. A subscriber whose buffer overflows is marked
+*lagging*: it drains its buffer, reads the store from its last position (like a new
+subscriber replaying history) and goes live again once it has reached what the feed
+published. Positions are ledger sequence numbers, so the switch between store and buffer can
+neither skip nor repeat an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+from orchestrator.api import event_pb2
+from orchestrator.gateway.ledger.eventlog import EventLog, LoggedEvent
+
+logger = logging.getLogger(__name__)
+
+#: Events read from the store per query (history replay and feed).
+READ_BATCH: Final = 500
+#: Live events a subscriber may have waiting before it falls back to reading the store.
+BUFFER_LIMIT: Final = 2_000
+_POLL_SECONDS: Final = 0.5
+
+
+def newest_position(log: EventLog) -> int:
+    """Sequence number of the last committed event (0 when none), by bisection on ``wait_beyond(…, 0)``.
+
+    ``EventLog`` answers "is there an event after n?" without reading any event, so finding
+    the end of a long log costs a few dozen lock acquisitions, not a scan.
+    """
+    low, high = 0, 1
+    while log.wait_beyond(high - 1, 0):  # some event after high - 1: the end is at least high
+        low, high = high, high * 2
+    # invariant: an event at position >= low exists (or low == 0), none after high - 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        if log.wait_beyond(middle - 1, 0):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+class _Subscriber:
+    """One stream's state; touched on the event loop only.
+
+    ``delivered`` is the last position sent to the stream; ``position`` the last one sent or
+    buffered. Live, the buffer holds exactly the events in (delivered, position].
+    """
+
+    def __init__(self, position: int) -> None:
+        self.delivered = position
+        self.position = position
+        self.buffer: collections.deque[LoggedEvent] = collections.deque()
+        self.live = False
+        self.lagging = False
+        self.wakeup = asyncio.Event()
+
+    def offer(self, batch: list[LoggedEvent]) -> None:
+        """Buffer the events not seen yet; on overflow stop buffering and mark the subscriber lagging."""
+        if not self.live or self.lagging:
+            return
+        for logged in batch:
+            if logged.seq <= self.position:
+                continue
+            if len(self.buffer) >= BUFFER_LIMIT:
+                self.lagging = True
+                break
+            self.buffer.append(logged)
+            self.position = logged.seq
+        self.wakeup.set()
+
+
+class _Feed:
+    """Follows one event log in a thread and publishes its new events on the event loop."""
+
+    def __init__(self, log: EventLog, loop: asyncio.AbstractEventLoop) -> None:
+        self.log = log
+        self.loop = loop
+        self.subscribers: set[_Subscriber] = set()
+        self.published = newest_position(log)  # last position handed to subscribers
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name=f"events-{log.channel}", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        position = self.published
+        while not self._stop.is_set():
+            try:
+                if not self.log.wait_beyond(position, _POLL_SECONDS):
+                    if self.log.closed:
+                        return
+                    continue
+                batch = self.log.after(position, READ_BATCH)
+            except Exception:  # keep following; subscribers can still read the store
+                logger.exception("reading the event log of channel %s failed", self.log.channel)
+                self._stop.wait(_POLL_SECONDS)
+                continue
+            if not batch:
+                continue
+            position = batch[-1].seq
+            try:
+                done = asyncio.run_coroutine_threadsafe(self._publish(batch), self.loop)
+            except RuntimeError:  # the loop is closed
+                return
+            while not self._stop.is_set():  # one batch in flight: the feed never outruns the loop
+                try:
+                    done.result(_POLL_SECONDS)
+                    break
+                except concurrent.futures.TimeoutError:
+                    continue
+                except concurrent.futures.CancelledError:
+                    return
+
+    async def _publish(self, batch: list[LoggedEvent]) -> None:
+        self.published = batch[-1].seq
+        for subscriber in self.subscribers:
+            subscriber.offer(batch)
+
+    def try_go_live(self, subscriber: _Subscriber) -> bool:
+        """Switch a subscriber from the store to the buffer once it has read all that was published.
+
+        Runs on the loop thread without awaiting, so no batch can be published in between:
+        every later batch holds only positions after ``published``, which ``offer`` buffers.
+        """
+        if subscriber.position < self.published:
+            return False
+        subscriber.live, subscriber.lagging = True, False
+        subscriber.wakeup.clear()
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+class EventHub:
+    """Every subscription of one gateway; ``run(fn, *args)`` awaits blocking store reads off the event loop."""
+
+    def __init__(self, run: Callable[..., Awaitable[Any]], *, on_event: Callable[[str], None] | None = None
+                 ) -> None:
+        self._run = run
+        self._on_event = on_event
+        self._feeds: dict[EventLog, _Feed] = {}
+        self._subscribers: set[_Subscriber] = set()
+        self._closed = False
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    async def subscribe(self, log: EventLog, position: int) -> AsyncIterator[event_pb2.Event]:
+        """Events after ``position``, history then live, until :meth:`close` or the consumer stops."""
+        if self._closed:
+            return
+        feed = self._feeds.get(log)
+        if feed is None:
+            feed = self._feeds[log] = _Feed(log, asyncio.get_running_loop())
+        subscriber = _Subscriber(position)
+        feed.subscribers.add(subscriber)
+        self._subscribers.add(subscriber)
+        try:
+            while not self._closed:
+                if not subscriber.live:  # history, or catching up after lagging
+                    batch = await self._run(log.after, subscriber.delivered, READ_BATCH)
+                    for logged in batch:
+                        if self._closed:
+                            return
+                        subscriber.delivered = subscriber.position = logged.seq
+                        yield self._sent(log, logged)
+                    feed.try_go_live(subscriber)
+                elif subscriber.buffer:
+                    logged = subscriber.buffer.popleft()
+                    subscriber.delivered = logged.seq
+                    yield self._sent(log, logged)
+                elif subscriber.lagging:  # buffer drained: read the store from here
+                    subscriber.live = subscriber.lagging = False
+                else:
+                    await subscriber.wakeup.wait()
+                    subscriber.wakeup.clear()
+        finally:
+            feed.subscribers.discard(subscriber)
+            self._subscribers.discard(subscriber)
+            if not feed.subscribers and self._feeds.get(log) is feed:
+                feed.stop()  # nobody listens: stop reading; the next subscriber starts a new feed
+                del self._feeds[log]
+
+    def _sent(self, log: EventLog, logged: LoggedEvent) -> event_pb2.Event:
+        if self._on_event is not None:
+            self._on_event(log.channel)
+        return logged.event
+
+    def close(self) -> None:
+        """End every subscription (their streams finish with OK) and stop the feeds."""
+        self._closed = True
+        for subscriber in self._subscribers:
+            subscriber.wakeup.set()
+        for feed in self._feeds.values():
+            feed.stop()
+
+    def join(self, timeout: float = 2.0) -> None:
+        """Wait for the feed threads to end (after :meth:`close`)."""
+        for feed in list(self._feeds.values()):
+            feed.join(timeout)

@@ -1,0 +1,122 @@
+"""Server interceptors, one concern per module, and the call record they share.
+
+Order on the server, outermost first: request id → metrics → access log → error mapping →
+mspid certificate check → headers. Each wraps the *behaviour* of orchestrator RPCs, unary and
+server-streaming alike (upstream checked unary calls only); health and reflection pass
+untouched. Wrapped handlers are built once per method and cached, so a call pays for the
+wrappers, not for rebuilding them.
+
+State travels in one :class:`Call` per RPC, held in a context variable: the request-id
+interceptor creates it, the headers interceptor fills in the target, the error interceptor
+the status, and the outer interceptors read it once the call is over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import grpc
+import grpc.aio
+
+from orchestrator.gateway.invoke.base import Target
+
+#: Methods of these services skip every check (they need no headers, upstream exempted health too).
+EXEMPT_PREFIXES: Final = ("/grpc.health.", "/grpc.reflection.")
+
+UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+
+
+@dataclass
+class Call:
+    """What the interceptors learn about one RPC."""
+
+    method: str  # full gRPC path, /orchestrator.AlgoService/RegisterAlgo
+    request_id: str
+    streaming: bool
+    started: float = field(default_factory=time.perf_counter)
+    target: Target | None = None
+    status: grpc.StatusCode = grpc.StatusCode.OK
+    details: str = ""
+    streamed: int = 0  # messages sent on a stream
+
+    @property
+    def service(self) -> str:
+        return self.method.rpartition("/")[0].lstrip("/")
+
+    @property
+    def method_name(self) -> str:
+        return self.method.rpartition("/")[2]
+
+
+CALL: ContextVar[Call | None] = ContextVar("orchestrator_call", default=None)
+
+
+def current_call() -> Call:
+    """The record of the RPC being served.
+
+    Raises:
+        LookupError: outside an RPC that went through the request-id interceptor.
+    """
+    call = CALL.get()
+    if call is None:
+        raise LookupError("no call: the request-id interceptor is not installed")
+    return call
+
+
+def header_values(context: grpc.aio.ServicerContext, key: str) -> list[str]:
+    """Every value of metadata ``key`` (keys are lowercase on the wire)."""
+    return [value for k, value in (context.invocation_metadata() or ()) if k == key]
+
+
+def exempt(method: str) -> bool:
+    return method.startswith(EXEMPT_PREFIXES)
+
+
+class BehaviorInterceptor(grpc.aio.ServerInterceptor):
+    """Base of our interceptors: wrap unary and server-streaming behaviours of non-exempt methods."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        cached = self._handlers.get(method)
+        if cached is not None:
+            return cached
+        handler = await continuation(handler_call_details)
+        if handler is None or exempt(method):
+            return handler
+        if handler.unary_unary is not None:
+            wrapped = grpc.unary_unary_rpc_method_handler(
+                self.wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer,
+            )
+        elif handler.unary_stream is not None:
+            wrapped = grpc.unary_stream_rpc_method_handler(
+                self.wrap_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer,
+            )
+        else:  # client streaming: the API has none
+            return handler
+        self._handlers[method] = wrapped
+        return wrapped
+
+    def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
+        return behavior
+
+    def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
+        return behavior
+
+
+def chain(*interceptors: grpc.aio.ServerInterceptor | None) -> Sequence[grpc.aio.ServerInterceptor]:
+    """The interceptors to install, outermost first, skipping disabled ones (``None``)."""
+    return [interceptor for interceptor in interceptors if interceptor is not None]

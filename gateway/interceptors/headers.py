@@ -1,0 +1,99 @@
+"""Headers ``mspid``, ``channel``, ``chaincode`` (api.md 5) and who may use which channel.
+
+Checks, in upstream's order: ``mspid`` (exactly one non-empty value, else upstream's
+``OE0003`` FAILED_PRECONDITION), ``channel`` (exactly one, a Fabric channel name), membership
+of the organization in the channel configuration, then ``chaincode``. Where upstream answered
+UNKNOWN — which backends retry forever — this answers INVALID_ARGUMENT (header missing or
+malformed) or PERMISSION_DENIED (not a member) with a message naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from orchestrator.gateway.config import ChannelConfig
+from orchestrator.gateway.interceptors import BehaviorInterceptor, StreamBehavior, UnaryBehavior, current_call
+from orchestrator.gateway.interceptors.errors import RejectedCall
+from orchestrator.gateway.invoke.base import Target, invalid_names
+from orchestrator.shared.errors import BadRequestError
+
+
+def _single(context: grpc.aio.ServicerContext, key: str) -> str | None:
+    """The header's value when sent exactly once and non-empty."""
+    values = [v for k, v in (context.invocation_metadata() or ()) if k == key]
+    return values[0] if len(values) == 1 and values[0] else None
+
+
+class HeadersInterceptor(BehaviorInterceptor):
+    """Resolve the call's :class:`Target` from its headers, or refuse the call."""
+
+    def __init__(self, channels: ChannelConfig, *, chaincode_required: bool) -> None:
+        super().__init__()
+        self.channels = channels
+        self.chaincode_required = chaincode_required
+
+    def target_of(self, context: grpc.aio.ServicerContext) -> Target:
+        """The call's target.
+
+        Raises:
+            BadRequestError: ``mspid`` missing or repeated (GEN-7).
+            RejectedCall: ``channel``/``chaincode`` missing, repeated or malformed (INVALID_ARGUMENT);
+                organization not allowed on the channel or chaincode not offered there (PERMISSION_DENIED).
+        """
+        mspid = _single(context, "mspid")
+        if mspid is None:
+            raise BadRequestError("missing or invalid header 'mspid'")
+        channel = _single(context, "channel")
+        if channel is None:
+            raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, "missing or invalid header 'channel'")
+        chaincode_values = [v for k, v in (context.invocation_metadata() or ()) if k == "chaincode"]
+        if len(chaincode_values) > 1 or (chaincode_values and not chaincode_values[0]):
+            raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, "missing or invalid header 'chaincode'")
+        chaincode = chaincode_values[0] if chaincode_values else ""
+        problem = invalid_names(channel, chaincode)
+        if problem:
+            raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        self._check_membership(mspid, channel)
+        if not chaincode and self.chaincode_required:
+            raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, "missing or invalid header 'chaincode'")
+        self._check_chaincode(channel, chaincode)
+        return Target(mspid, channel, chaincode)
+
+    def _check_membership(self, mspid: str, channel: str) -> None:
+        if self.channels.channels is None:
+            return
+        access = self.channels.channels.get(channel)
+        if access is None or mspid not in access.organizations:
+            if mspid not in self.channels.organizations():
+                raise RejectedCall(grpc.StatusCode.PERMISSION_DENIED, f'organization "{mspid}" is unknown')
+            raise RejectedCall(
+                grpc.StatusCode.PERMISSION_DENIED, f'organization "{mspid}" has no access to channel "{channel}"'
+            )
+
+    def _check_chaincode(self, channel: str, chaincode: str) -> None:
+        if not chaincode or self.channels.channels is None:
+            return
+        offered = self.channels.channels[channel].chaincodes
+        if offered and chaincode not in offered:
+            raise RejectedCall(
+                grpc.StatusCode.PERMISSION_DENIED, f'chaincode "{chaincode}" is not available on channel "{channel}"'
+            )
+
+    def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            current_call().target = self.target_of(context)
+            return await behavior(request, context)
+
+        return unary
+
+    def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
+        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            current_call().target = self.target_of(context)
+            async for message in behavior(request, context):
+                yield message
+
+        return stream

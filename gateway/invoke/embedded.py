@@ -1,0 +1,147 @@
+"""The embedded invoker: the contract in-process, one SQLite ledger per (channel, chaincode).
+
+It runs exactly what the chaincode runs (:func:`orchestrator.shared.contract.invoke` on the
+envelope the gateway built), so embedded-mode tests exercise the dispatch and the argument
+encoding too. Ledgers open lazily on first use; the data directory is locked so that two
+gateways never write the same files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Final
+
+import grpc
+
+from orchestrator.gateway.invoke.base import InvocationError, Target, invalid_names
+from orchestrator.gateway.ledger.eventlog import EventLog
+from orchestrator.gateway.ledger.sqlite import SqliteLedger
+
+logger = logging.getLogger(__name__)
+
+#: Chaincode name of a channel's ledger when the ``chaincode`` header is absent and no default is configured.
+DEFAULT_CHAINCODE: Final = "default"
+
+
+class EmbeddedInvoker:
+    """:class:`~orchestrator.gateway.invoke.base.Invoker` over SQLite files under ``data_dir``.
+
+    ``data_dir/<channel>/<chaincode>.sqlite`` holds one ledger (world state and event log).
+    ``default_chaincodes`` names, per channel, the ledger used when a call carries no
+    ``chaincode`` header (otherwise :data:`DEFAULT_CHAINCODE`). ``synchronous`` is SQLite's
+    setting: ``NORMAL`` survives a killed process, ``FULL`` also a power loss.
+    """
+
+    def __init__(
+        self, data_dir: Path | str, *, default_chaincodes: Mapping[str, str] | None = None,
+        synchronous: str = "NORMAL",
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.default_chaincodes = dict(default_chaincodes or {})
+        self.synchronous = synchronous
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock_data_dir(self.data_dir)
+        self._ledgers: dict[tuple[str, str], SqliteLedger] = {}
+        self._open_lock = threading.Lock()
+        self._closed = False
+
+    # -- Invoker -----------------------------------------------------------------------
+
+    def evaluate(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
+        """Run a read-only contract function on a snapshot of committed state."""
+        ledger = self.ledger(target.channel, target.chaincode)
+        try:
+            return ledger.evaluate(target.mspid, function, argument)
+        except sqlite3.OperationalError as exc:
+            raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
+
+    def submit(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
+        """Run a contract function as one committed transaction.
+
+        ``timeout`` is not enforced once the transaction runs: an SQLite transaction cannot
+        be interrupted, and it is short (writers are serialized, not queued behind peers).
+        """
+        ledger = self.ledger(target.channel, target.chaincode)
+        try:
+            return ledger.submit(target.mspid, function, argument)
+        except sqlite3.OperationalError as exc:
+            raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
+
+    def event_log(self, target: Target) -> EventLog:
+        """The event log of the target's ledger."""
+        return self.ledger(target.channel, target.chaincode).events
+
+    def ready(self) -> bool:
+        """Serving as long as not closed (ledgers open on demand, the data directory is locked)."""
+        return not self._closed
+
+    def close(self) -> None:
+        """Close every ledger (a final checkpoint each) and release the data directory."""
+        with self._open_lock:
+            if self._closed:
+                return
+            self._closed = True
+            ledgers = list(self._ledgers.values())
+            self._ledgers.clear()
+        for ledger in ledgers:
+            try:
+                ledger.close()
+            except sqlite3.Error:
+                logger.exception("closing ledger %s failed", ledger.path)
+        self._lock_file.close()
+
+    # -- ledgers -----------------------------------------------------------------------
+
+    def ledger(self, channel: str, chaincode: str = "") -> SqliteLedger:
+        """The ledger of (channel, chaincode), opened on first use.
+
+        Raises:
+            InvocationError: invalid names (INVALID_ARGUMENT) or the invoker is closed (UNAVAILABLE).
+        """
+        chaincode = chaincode or self.default_chaincodes.get(channel, DEFAULT_CHAINCODE)
+        ledger = self._ledgers.get((channel, chaincode))
+        if ledger is not None:
+            return ledger
+        problem = invalid_names(channel, chaincode)
+        if problem:
+            raise InvocationError(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        with self._open_lock:
+            if self._closed:
+                raise InvocationError(grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down")
+            ledger = self._ledgers.get((channel, chaincode))
+            if ledger is None:
+                path = self.data_dir / channel / f"{chaincode}.sqlite"
+                logger.info("opening ledger of channel %s, chaincode %s at %s", channel, chaincode, path)
+                ledger = SqliteLedger(path, channel, synchronous=self.synchronous)
+                self._ledgers[(channel, chaincode)] = ledger
+        return ledger
+
+    @property
+    def open_ledgers(self) -> list[tuple[str, str]]:
+        """(channel, chaincode) of every open ledger."""
+        return sorted(self._ledgers)
+
+
+class DataDirInUseError(RuntimeError):
+    """Another gateway holds the data directory: two writers would corrupt nothing but lose the lock's guarantees."""
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold an exclusive lock on the data directory for the process lifetime (released by the OS on a crash)."""
+    handle = open(data_dir / ".lock", "a+")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DataDirInUseError(f"data directory {data_dir} is in use by another gateway") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle

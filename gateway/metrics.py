@@ -1,0 +1,99 @@
+"""Prometheus metrics of the gateway and the HTTP endpoint serving them, with liveness and readiness.
+
+Names follow go-grpc-prometheus (``grpc_server_handled_total`` …), which upstream exported,
+so existing dashboards keep working. Each gateway has its own registry: several gateways in
+one process (tests) do not share counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+logger = logging.getLogger(__name__)
+
+LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class GatewayMetrics:
+    """The gateway's metrics, on a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("grpc_service", "grpc_method", "grpc_type")
+        self.started = Counter("grpc_server_started", "RPCs started on the server.", labels, registry=self.registry)
+        self.handled = Counter(
+            "grpc_server_handled", "RPCs completed on the server, by status code.", (*labels, "grpc_code"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "grpc_server_handling_seconds", "Time from the start of an RPC to its status.", labels,
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.in_flight = Gauge("grpc_server_in_flight", "RPCs being served.", ("grpc_type",), registry=self.registry)
+        self.events_streamed = Counter(
+            "orchestrator_events_streamed", "Events sent to SubscribeToEvents streams.", ("channel",),
+            registry=self.registry,
+        )
+        self.subscribers = Gauge(
+            "orchestrator_event_subscribers", "Open SubscribeToEvents streams.", ("channel",), registry=self.registry
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsServer:
+    """HTTP on its own port: ``/metrics``, ``/healthz`` (the process answers), ``/readyz`` (calls can be served)."""
+
+    def __init__(self, metrics: GatewayMetrics, address: str, ready: Callable[[], bool]) -> None:
+        host, _, port = address.rpartition(":")
+        handler = _handler(metrics, ready)
+        self._http = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever, name="metrics-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._http.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+        logger.info("metrics, /healthz and /readyz on http://%s:%d", self._http.server_address[0], self.port)
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+def _handler(metrics: GatewayMetrics, ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._answer(200, metrics.exposition(), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                self._answer(200, b"ok\n")
+            elif path == "/readyz":
+                is_ready = ready()
+                self._answer(200 if is_ready else 503, b"ready\n" if is_ready else b"not ready\n")
+            else:
+                self._answer(404, b"not found\n")
+
+        def _answer(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            logger.debug("metrics http: " + format, *args)
+
+    return Handler

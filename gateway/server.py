@@ -1,0 +1,266 @@
+"""The gateway server: gRPC API, health, reflection, metrics, TLS, and an orderly shutdown.
+
+Shutdown (SIGTERM/SIGINT or :meth:`Gateway.stop`): health turns NOT_SERVING and readiness
+false, event streams end cleanly, the server stops accepting calls and gives in-flight ones
+the grace period, the ledger threads finish what they run, then the ledgers close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+import orchestrator
+from orchestrator.gateway.config import ConfigError, GatewayConfig
+from orchestrator.gateway.events import EventHub
+from orchestrator.gateway.interceptors import chain
+from orchestrator.gateway.interceptors.access_log import AccessLogInterceptor
+from orchestrator.gateway.interceptors.errors import ErrorInterceptor
+from orchestrator.gateway.interceptors.headers import HeadersInterceptor
+from orchestrator.gateway.interceptors.metrics import MetricsInterceptor
+from orchestrator.gateway.interceptors.mspid import MspidCertificateInterceptor
+from orchestrator.gateway.interceptors.requestid import RequestIdInterceptor
+from orchestrator.gateway.invoke import create_invoker, mode
+from orchestrator.gateway.invoke.base import Invoker, ReportsReadiness
+from orchestrator.gateway.metrics import GatewayMetrics, MetricsServer
+from orchestrator.gateway.servicers import Servicers
+from orchestrator.gateway.tls import OrgCertificateAuthorities, server_credentials
+from orchestrator.shared.functions import SERVICES
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SERVICE_NAMES: Final = tuple(service.full_name for service in SERVICES)
+
+
+def _options(config: GatewayConfig) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", config.max_message_size),
+        ("grpc.max_send_message_length", config.max_response_size),
+        ("grpc.so_reuseport", 0),  # a second gateway on the same port must fail, not share it
+        ("grpc.keepalive_time_ms", 60_000),  # find dead subscribers
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),  # tolerate client keepalives
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+class Gateway:
+    """One gateway: build with a configuration (and optionally an invoker), ``await start()``, ``await stop()``."""
+
+    def __init__(self, config: GatewayConfig, *, invoker: Invoker | None = None) -> None:
+        self.config = config
+        self.metrics = GatewayMetrics()
+        self._invoker = invoker
+        self._server: grpc.aio.Server | None = None
+        self._metrics_server: MetricsServer | None = None
+        self._health = health.aio.HealthServicer()
+        self._executor = concurrent.futures.ThreadPoolExecutor(config.workers, thread_name_prefix="ledger")
+        self._serving = False
+        self._stopped: asyncio.Event | None = None
+        self._stopping = False
+        self.port = 0
+        self.metrics_port = 0
+        self.events: EventHub | None = None
+
+    @property
+    def invoker(self) -> Invoker:
+        if self._invoker is None:
+            raise RuntimeError("the gateway is not started")
+        return self._invoker
+
+    def ready(self) -> bool:
+        """Readiness: serving, not shutting down, and the invoker can serve calls."""
+        if not self._serving or self._stopping or self._invoker is None:
+            return False
+        return self._invoker.ready() if isinstance(self._invoker, ReportsReadiness) else True
+
+    async def start(self) -> None:
+        """Open the invoker, bind the ports and start serving.
+
+        Raises:
+            ConfigError: TLS files or addresses are unusable.
+            ModeNotAvailableError: the configured mode is not built in.
+            DataDirInUseError: another gateway uses the data directory.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop(0)
+            raise
+
+    async def _start(self) -> None:
+        config = self.config
+        self._stopped = asyncio.Event()
+        chaincode_required = mode(config.mode).chaincode_header_required
+        org_cas = OrgCertificateAuthorities.load(config.org_ca)
+        credentials = server_credentials(config, org_cas) if config.tls else None
+        if self._invoker is None:
+            self._invoker = create_invoker(config)
+        self.events = EventHub(self.run, on_event=lambda channel: self.metrics.events_streamed.labels(channel).inc())
+        servicers = Servicers(self._invoker, self.run, self.events)
+        interceptors = chain(
+            RequestIdInterceptor(),
+            MetricsInterceptor(self.metrics),
+            AccessLogInterceptor(),
+            ErrorInterceptor(),
+            MspidCertificateInterceptor(org_cas) if org_cas.by_mspid else None,
+            HeadersInterceptor(config.channels, chaincode_required=chaincode_required),
+        )
+        server = grpc.aio.server(interceptors=interceptors, options=_options(config))
+        server.add_generic_rpc_handlers(servicers.handlers())
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        try:
+            if credentials is not None:
+                self.port = server.add_secure_port(config.listen, credentials)
+            else:
+                self.port = server.add_insecure_port(config.listen)
+        except RuntimeError as exc:
+            raise ConfigError(f"cannot listen on {config.listen}: {exc}") from None
+        self._server = server
+        await server.start()
+        for name in ("", *SERVICE_NAMES):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._serving = True
+        if config.metrics_listen:
+            try:
+                self._metrics_server = MetricsServer(self.metrics, config.metrics_listen, self.ready)
+            except OSError as exc:
+                raise ConfigError(f"cannot serve metrics on {config.metrics_listen}: {exc.strerror}") from None
+            self._metrics_server.start()
+            self.metrics_port = self._metrics_server.port
+        self._announce()
+
+    def _announce(self) -> None:
+        config = self.config
+        logger.info("orchestrator gateway %s serving on %s (%s mode%s)", orchestrator.__version__,
+                    _shown(config.listen, self.port), config.mode,
+                    f", data in {config.data_dir.resolve()}" if config.mode == "embedded" else "")
+        if not config.tls:
+            logger.warning("TLS is off: calls and the 'mspid' header travel in clear text and are trusted as sent; "
+                           "give --tls-cert/--tls-key (and --org-ca for mutual TLS) outside a trusted network")
+        elif not config.org_ca:
+            logger.warning("no --org-ca: the 'mspid' header is not checked against client certificates")
+        if not config.channels.restricted:
+            logger.warning("no channel configuration: any organization may use any channel (each new channel "
+                           "name opens a new ledger); give --config with a 'channels:' section to restrict")
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the ledger threads, in a copy of the caller's context (request id)."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(context.run, fn, *args, **kwargs))
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop serving; in-flight calls get ``grace`` seconds (the configured grace period by default)."""
+        if self._stopping:
+            if self._stopped is not None:
+                await self._stopped.wait()
+            return
+        self._stopping = True
+        grace = self.config.grace_period if grace is None else grace
+        logger.info("shutting down: %.1fs for in-flight calls", grace)
+        await self._health.enter_graceful_shutdown()
+        if self.events is not None:
+            self.events.close()
+        if self._server is not None:
+            await self._server.stop(grace)
+        self._serving = False
+        await asyncio.get_running_loop().run_in_executor(None, self._release)
+        if self._stopped is not None:
+            self._stopped.set()
+        logger.info("gateway stopped")
+
+    def _release(self) -> None:
+        self._executor.shutdown(wait=True)
+        if self.events is not None:
+            self.events.join()
+        if self._invoker is not None:
+            self._invoker.close()
+        if self._metrics_server is not None:
+            self._metrics_server.stop()
+
+    async def wait_stopped(self) -> None:
+        """Return once :meth:`stop` completed."""
+        if self._stopped is not None:
+            await self._stopped.wait()
+
+
+def _shown(listen: str, port: int) -> str:
+    host = listen.rpartition(":")[0]
+    return f"{host}:{port}"
+
+
+async def serve(config: GatewayConfig, *, signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT)) -> None:
+    """Run a gateway until one of ``signals`` arrives, then shut it down gracefully."""
+    gateway = Gateway(config)
+    await gateway.start()
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for signum in signals:
+        loop.add_signal_handler(signum, stop_requested.set)
+    try:
+        await stop_requested.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        await gateway.stop()
+
+
+class GatewayThread:
+    """A gateway on its own event loop in a background thread: for tests and for embedding in a program."""
+
+    def __init__(self, config: GatewayConfig, *, invoker: Invoker | None = None) -> None:
+        self.gateway = Gateway(config, invoker=invoker)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="gateway-loop", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.gateway.port
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.gateway.port}"
+
+    def start(self) -> GatewayThread:
+        self._thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.gateway.start(), self._loop).result()
+        except BaseException:
+            self._shutdown_loop()
+            raise
+        return self
+
+    def stop(self, grace: float | None = 0) -> None:
+        """Stop the gateway (``grace`` as :meth:`Gateway.stop`) and the loop thread."""
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self.gateway.stop(grace), self._loop).result()
+            self._shutdown_loop()
+
+    def _shutdown_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> GatewayThread:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,150 @@
+"""The API servicers, derived from the service descriptors: one generic path for every RPC.
+
+Each unary RPC becomes a contract invocation by its chaincode function name
+(:mod:`orchestrator.shared.functions`): read-only ones are evaluated, the others submitted.
+``QueryEvents`` and ``SubscribeToEvents`` are served from the event log (``GATEWAY_SERVED``).
+Requests arrive as raw bytes and are parsed here, so a malformed message is an
+INVALID_ARGUMENT with the reason, not gRPC's opaque INTERNAL. Adding an RPC to ``proto/``
+needs no code here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Final
+
+import grpc
+import grpc.aio
+from google.protobuf.message import DecodeError, Message
+
+import orchestrator
+from orchestrator.api import event_pb2, info_pb2
+from orchestrator.gateway.events import EventHub
+from orchestrator.gateway.interceptors import current_call
+from orchestrator.gateway.invoke.base import InvocationError, Invoker, Target
+from orchestrator.shared import codec
+from orchestrator.shared.errors import InvalidAssetError, not_found
+from orchestrator.shared.functions import BY_METHOD, SERVICES, Function
+
+QUERY_EVENTS: Final = "orchestrator.EventService.QueryEvents"
+SUBSCRIBE_TO_EVENTS: Final = "orchestrator.EventService.SubscribeToEvents"
+
+
+def parse(function: Function, raw: bytes) -> Message:
+    """The request message of ``function`` from its wire bytes.
+
+    Raises:
+        InvalidAssetError: not a valid encoding of the request type.
+    """
+    try:
+        return function.request.FromString(raw)
+    except (DecodeError, RuntimeWarning) as exc:
+        raise InvalidAssetError(f"{function.request.DESCRIPTOR.full_name} is not valid: cannot decode: {exc}"
+                                ) from None
+
+
+def _fill_version(response: Message) -> Message:
+    assert isinstance(response, info_pb2.QueryVersionResponse)
+    response.orchestrator = orchestrator.__version__  # INFO-1: the gateway's own version
+    return response
+
+
+#: Responses the gateway completes after the contract answered, by full method name.
+RESPONSE_HOOKS: Final[dict[str, Callable[[Message], Message]]] = {
+    "orchestrator.InfoService.QueryVersion": _fill_version,
+}
+
+
+class Servicers:
+    """Generic handlers for every orchestrator service, over an :class:`Invoker`.
+
+    ``run(fn, *args, **kwargs)`` awaits blocking ledger work off the event loop.
+    """
+
+    def __init__(self, invoker: Invoker, run: Callable[..., Awaitable[Any]], events: EventHub) -> None:
+        self.invoker = invoker
+        self.run = run
+        self.events = events
+
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        """One generic handler per service of the API."""
+        return [self._service_handler(service.full_name, service.methods) for service in SERVICES]
+
+    def _service_handler(self, service: str, methods: Iterable[Any]) -> grpc.GenericRpcHandler:
+        rpcs: dict[str, grpc.RpcMethodHandler] = {}
+        for method in methods:
+            function = BY_METHOD[method.full_name]
+            serializer = function.response.SerializeToString
+            if method.full_name == SUBSCRIBE_TO_EVENTS:
+                rpcs[method.name] = grpc.unary_stream_rpc_method_handler(
+                    self._subscribe(function), response_serializer=serializer)
+            elif method.full_name == QUERY_EVENTS:
+                rpcs[method.name] = grpc.unary_unary_rpc_method_handler(
+                    self._query_events(function), response_serializer=serializer)
+            else:
+                rpcs[method.name] = grpc.unary_unary_rpc_method_handler(
+                    self._invoke(function), response_serializer=serializer)
+        return grpc.method_handlers_generic_handler(service, rpcs)
+
+    # -- behaviours ----------------------------------------------------------------------
+
+    def _invoke(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]:
+        call_ledger = self.invoker.evaluate if function.read_only else self.invoker.submit
+        hook = RESPONSE_HOOKS.get(function.method.full_name)
+
+        async def invoke(raw: bytes, context: grpc.aio.ServicerContext) -> Message:
+            call = current_call()
+            request = parse(function, raw)
+            timeout = _remaining(context)
+            argument = codec.encode(request, call.request_id)
+            reply = await self.run(call_ledger, _target(), function.name, argument, timeout=timeout)
+            response = codec.decode_message(reply, function.response)
+            return hook(response) if hook is not None else response
+
+        return invoke
+
+    def _query_events(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]:
+        async def query_events(raw: bytes, context: grpc.aio.ServicerContext) -> Message:
+            param = parse(function, raw)
+            assert isinstance(param, event_pb2.QueryEventsParam)
+            log = await self.run(self.invoker.event_log, _target())
+            return await self.run(log.query, param)
+
+        return query_events
+
+    def _subscribe(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], AsyncIterator[Message]]:
+        async def subscribe(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+            param = parse(function, raw)
+            assert isinstance(param, event_pb2.SubscribeToEventsParam)
+            log = await self.run(self.invoker.event_log, _target())
+            position = 0
+            if param.start_event_id:
+                found = await self.run(log.position_of, param.start_event_id)
+                if found is None:
+                    raise not_found("event", param.start_event_id)
+                position = found
+            async for event in self.events.subscribe(log, position):
+                yield event
+
+        return subscribe
+
+
+def _target() -> Target:
+    target = current_call().target
+    if target is None:
+        raise LookupError("no target: the headers interceptor is not installed")
+    return target
+
+
+def _remaining(context: grpc.aio.ServicerContext) -> float | None:
+    """Seconds left before the caller's deadline, ``None`` without one.
+
+    Raises:
+        InvocationError: DEADLINE_EXCEEDED when none is left: the ledger is not even asked.
+    """
+    remaining = context.time_remaining()
+    if remaining is None:
+        return None
+    if remaining <= 0:
+        raise InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before the call was invoked")
+    return float(remaining)

@@ -1,0 +1,133 @@
+"""A backend's view of the gateway: readable RPC calls over real gRPC, and a gateway to call.
+
+``client.register_algo(msg)`` calls ``/orchestrator.AlgoService/RegisterAlgo`` with the headers
+``mspid``, ``channel``, ``chaincode`` of the client, like tests/network.py does in-process:
+the method name is the domain handler's name, resolved through
+:mod:`orchestrator.shared.functions`. Failures surface as ``grpc.RpcError`` (code, details).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from orchestrator.api import event_pb2, organization_pb2
+from orchestrator.gateway.config import GatewayConfig
+from orchestrator.gateway.server import GatewayThread
+from orchestrator.shared.functions import BY_NAME, Function
+
+_BY_HANDLER: dict[str, Function] = {f.handler: f for f in BY_NAME.values()}
+TIMEOUT = 60.0
+
+
+class GatewayClient:
+    """One organization talking to a gateway on one channel/chaincode."""
+
+    def __init__(
+        self, channel: grpc.Channel, mspid: str = "MyOrg1MSP", *, channel_name: str = "mychannel",
+        chaincode: str | None = "mycc", extra_metadata: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.channel = channel
+        self.mspid = mspid
+        self.channel_name = channel_name
+        self.chaincode = chaincode
+        self.metadata: tuple[tuple[str, str], ...] = (
+            ("mspid", mspid), ("channel", channel_name), *((("chaincode", chaincode),) if chaincode else ()),
+            *extra_metadata,
+        )
+        self._calls: dict[str, Callable[..., Any]] = {}
+
+    def as_org(self, mspid: str) -> GatewayClient:
+        """The same connection, calling as another organization."""
+        return GatewayClient(self.channel, mspid, channel_name=self.channel_name, chaincode=self.chaincode)
+
+    def stub(self, function: Function) -> Callable[..., Any]:
+        """The raw gRPC callable of ``function`` (unary or server-streaming)."""
+        callable_ = self._calls.get(function.name)
+        if callable_ is None:
+            factory = self.channel.unary_stream if function.server_streaming else self.channel.unary_unary
+            callable_ = factory(function.grpc_path, request_serializer=function.request.SerializeToString,
+                                response_deserializer=function.response.FromString)
+            self._calls[function.name] = callable_
+        return callable_
+
+    def call(self, function: Function, request: Message | None = None, *, timeout: float | None = TIMEOUT,
+             metadata: Sequence[tuple[str, str]] | None = None) -> Message:
+        return self.stub(function)(
+            request if request is not None else function.request(), timeout=timeout,
+            metadata=self.metadata if metadata is None else tuple(metadata),
+        )
+
+    def __getattr__(self, handler: str) -> Callable[..., Any]:
+        function = _BY_HANDLER.get(handler)
+        if function is None:
+            raise AttributeError(handler)
+
+        def call(request: Message | None = None, **kwargs: Any) -> Any:
+            return self.call(function, request, **kwargs)
+
+        return call
+
+    def register(self) -> GatewayClient:
+        """Register this organization, accepting ALREADY_EXISTS (scenarios.md 1.1 item 3)."""
+        try:
+            self.register_organization(organization_pb2.RegisterOrganizationParam())
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+        return self
+
+    def query_events(self, *, sort: int = 0, page_size: int = 500, **filters: Any) -> list[event_pb2.Event]:
+        """Every event matching ``filters`` (EventQueryFilter fields), all pages."""
+        events: list[event_pb2.Event] = []
+        token = ""
+        while True:
+            page = self.call(_BY_HANDLER["query_events"], event_pb2.QueryEventsParam(
+                page_token=token, page_size=page_size, sort=sort, filter=event_pb2.EventQueryFilter(**filters)))
+            events.extend(page.events)
+            token = page.next_page_token
+            if not token:
+                return events
+
+    def subscribe(self, start_event_id: str = "", *, timeout: float | None = None) -> Any:
+        """A SubscribeToEvents stream (iterate it; ``cancel()`` it when done)."""
+        return self.stub(_BY_HANDLER["subscribe_to_events"])(
+            event_pb2.SubscribeToEventsParam(start_event_id=start_event_id), timeout=timeout, metadata=self.metadata)
+
+
+def test_config(data_dir: Path, **overrides: Any) -> GatewayConfig:
+    """A gateway configuration for tests: loopback, free port, short grace period."""
+    return replace(GatewayConfig(listen="127.0.0.1:0", data_dir=data_dir, grace_period=1.0), **overrides)
+
+
+test_config.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
+
+
+@contextlib.contextmanager
+def running_gateway(data_dir: Path, **overrides: Any) -> Iterator[GatewayThread]:
+    """An in-process gateway on 127.0.0.1:<free port>, stopped on exit."""
+    gateway = GatewayThread(test_config(data_dir, **overrides)).start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop(grace=0)
+
+
+@contextlib.contextmanager
+def connected(address: str, credentials: grpc.ChannelCredentials | None = None,
+              options: Sequence[tuple[str, Any]] = ()) -> Iterator[grpc.Channel]:
+    """A client channel to ``address``, ready, closed on exit."""
+    opts = [("grpc.max_receive_message_length", 64 * 1024 * 1024), *options]
+    channel = (grpc.secure_channel(address, credentials, options=opts) if credentials is not None
+               else grpc.insecure_channel(address, options=opts))
+    try:
+        grpc.channel_ready_future(channel).result(timeout=10)
+        yield channel
+    finally:
+        channel.close()
