@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import helm_python as helm
@@ -154,6 +156,8 @@ def test_every_pod_runs_as_non_root_with_a_read_only_root_filesystem(case: str) 
         assert spec["securityContext"]["runAsUser"] != 0
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["automountServiceAccountToken"] is False
+        # Service links would add *_PORT/*_SERVICE_HOST variables next to the programs' own ORCHESTRATOR_*.
+        assert spec["enableServiceLinks"] is False
         for item in spec["containers"] + spec.get("initContainers", []):
             context = item["securityContext"]
             assert context["runAsNonRoot"] is True
@@ -199,3 +203,17 @@ def test_notes_render_for_every_case(case: str) -> None:
     notes = _render_case(case).notes
     assert "orchestrator-gateway" in notes
     assert "{{" not in notes and "<no value>" not in notes
+
+
+def test_chart_packages_with_its_readme_and_schema_but_without_the_examples(tmp_path: Path) -> None:
+    archive = helm.package(CHART_DIR, destination=tmp_path)
+    with tarfile.open(archive) as packaged:
+        names = {Path(name).relative_to("orchestrator").as_posix() for name in packaged.getnames()}
+    assert {"Chart.yaml", "values.yaml", "values.schema.json", "README.md", "templates/NOTES.txt"} <= names
+    assert not any(name.startswith("examples") for name in names)
+
+
+def test_common_labels_reach_every_object_and_pod() -> None:
+    rendered = render({"commonLabels": {"team": "orchestrator"}})
+    assert all(m["metadata"]["labels"]["team"] == "orchestrator" for m in rendered.manifests)
+    assert all(w["spec"]["template"]["metadata"]["labels"]["team"] == "orchestrator" for w in rendered.workloads())
