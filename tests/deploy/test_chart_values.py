@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.chart import CHART_DIR, example, merge, render, render_error, render_example
+from tests.deploy.chart import CHART_DIR, EXAMPLES, example, merge, render, render_error, render_example
 
 ORG1 = "distributed-org-1.yaml"
 EMBEDDED = "embedded.yaml"
@@ -208,7 +208,7 @@ def _value_paths(values: Any, schema: dict[str, Any], prefix: str = "") -> Itera
                 yield from _value_paths(value, _resolve(items), f"{prefix}[]")
 
 
-@pytest.mark.parametrize("source", ["values.yaml", *(f"examples/{name}" for name in ("distributed-org-1.yaml",))])
+@pytest.mark.parametrize("source", ["values.yaml", *(f"examples/{name}" for name in EXAMPLES)])
 def test_every_value_is_described_in_the_schema(source: str) -> None:
     document = yaml.safe_load((CHART_DIR / source).read_text())
     undescribed = [
