@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from orchestrator.gateway.config import load_config
 from tests.deploy.chart import (
+    EXAMPLES,
     RELEASE,
     Manifest,
     Rendered,
     container,
     env,
+    example,
     gateway_config,
     mounted_files,
     pod_spec,
@@ -308,3 +314,20 @@ def test_service_account_token_is_never_mounted() -> None:
     borrowed = render({"serviceAccount": {"create": False, "name": "backend"}})
     assert not borrowed.of_kind("ServiceAccount")
     assert pod_spec(_gateway(borrowed))["serviceAccountName"] == "backend"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_gateway_accepts_the_configuration_the_chart_renders(name: str, tmp_path: Path) -> None:
+    rendered = render_example(name)
+    variables = {key: str(value) for key, value in env(_gateway(rendered)).items()}
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(rendered.get("ConfigMap", GATEWAY)["data"]["config.yaml"])
+    variables["ORCHESTRATOR_CONFIG"] = str(config_file)
+    config = load_config([], variables)
+    values = example(name)
+    assert config.mode == values["mode"]
+    assert config.listen == "0.0.0.0:9000" and config.metrics_listen == "0.0.0.0:9090"
+    assert sorted(config.channels.channels or {}) == sorted(channel["name"] for channel in values["channels"])
+    assert config.tls == values.get("gateway", {}).get("tls", {}).get("enabled", False)
+    if values["mode"] == "fabric":
+        assert list(config.organizations) == [values["fabric"]["mspid"]]
