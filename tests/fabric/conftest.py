@@ -1,0 +1,63 @@
+"""Fixtures: a stand-in Fabric network on loopback, and Fabric clients of its organizations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
+from orchestrator.gateway.fabric.gateway import Gateway
+from orchestrator.gateway.fabric.signing import SigningIdentity, load_signing_identity
+from tests.fabric.network import StandInNetwork
+
+
+class Clients:
+    """Builds Fabric clients of the network's organizations, and closes their channels at the end."""
+
+    def __init__(self, network: StandInNetwork) -> None:
+        self.network = network
+        self._channels: list[grpc.Channel] = []
+
+    def endpoints(self, mspid: str, *, max_in_flight: int = 400) -> list[Endpoint]:
+        pki = self.network.pki[mspid]
+        endpoints = []
+        for peer in self.network.peers[mspid]:
+            if self.network.tls:
+                credentials = grpc.ssl_channel_credentials(root_certificates=pki.tls_ca.cert_path.read_bytes())
+                channel = grpc.secure_channel(peer.address, credentials, options=[
+                    ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)])
+            else:
+                channel = grpc.insecure_channel(peer.address)
+            self._channels.append(channel)
+            endpoints.append(Endpoint(peer.address, channel, mspid, max_in_flight))
+        return endpoints
+
+    def identity(self, mspid: str, *, as_mspid: str | None = None) -> SigningIdentity:
+        user = self.network.users[mspid]
+        return load_signing_identity(as_mspid or mspid, user.cert_path, user.key_path)
+
+    def gateway(self, mspid: str, *, identity: SigningIdentity | None = None, max_in_flight: int = 400,
+                **options: float) -> Gateway:
+        client = GatewayClient(self.endpoints(mspid, max_in_flight=max_in_flight), down_period=0.2)
+        return Gateway(identity or self.identity(mspid), client, **options)
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[StandInNetwork]:
+    """Two organizations, one TLS peer each, both must endorse; the contract runs inside the peer process."""
+    with StandInNetwork(tmp_path / "network") as net:
+        yield net
+
+
+@pytest.fixture
+def clients(network: StandInNetwork) -> Iterator[Clients]:
+    made = Clients(network)
+    yield made
+    made.close()
