@@ -27,6 +27,7 @@ def _log(call: Call) -> None:
     fields = {
         "method": call.method, "mspid": target.mspid if target else "", "channel": target.channel if target else "",
         "chaincode": target.chaincode if target else "", "status": call.status.name, "duration_ms": duration_ms,
+        "request_id": call.request_id,
     }
     if call.streaming:
         fields["streamed"] = call.streamed
