@@ -1,0 +1,189 @@
+"""The event feed: a chaincode's events read from a peer into the gateway's event log, checkpointed, without gap.
+
+One feed per (channel, chaincode) follows the peer's ``ChaincodeEvents`` stream. Each
+response (one block) is written in one SQLite transaction together with the checkpoint
+(block number, last transaction id, its index in the block): after a crash or a restart the
+stream resumes from that block after that transaction, so no event is skipped, and an event
+already in the log is never appended twice. When a stream fails, the feed reconnects with
+backoff, to the organization's next peer, then to another organization's.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from fabric_protos.gateway import gateway_pb2
+
+from orchestrator.gateway.fabric.errors import GatewayError
+from orchestrator.gateway.fabric.network import ChaincodeEvents, Network
+from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, append_events
+from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, decode_events
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS fabric_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    block_number INTEGER NOT NULL,
+    tx_id TEXT NOT NULL,
+    tx_index INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The last transaction whose events are in the log: its block, its id, its index among the block's events."""
+
+    block_number: int
+    tx_id: str
+    tx_index: int
+
+
+class EventFeed:
+    """Fills one :class:`EventLog` from one chaincode's events, in a background thread."""
+
+    def __init__(self, path: Path, channel: str, chaincode: str, sources: Sequence[Network], *,
+                 reconnect_backoff: float = 0.05, reconnect_backoff_max: float = 5.0) -> None:
+        if not sources:
+            raise ValueError(f"no organization can read the events of {channel}/{chaincode}")
+        self.channel = channel
+        self.chaincode = chaincode
+        self._sources = list(sources)
+        self._backoff = reconnect_backoff
+        self._backoff_max = reconnect_backoff_max
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(SCHEMA + CHECKPOINT_SCHEMA)
+        self.log = EventLog(str(path), channel)
+        self._checkpoint = self._read_checkpoint()
+        self._progress = threading.Condition()
+        self._stop = threading.Event()
+        self._stream: ChaincodeEvents | None = None
+        self._stream_lock = threading.Lock()
+        self.connected = False
+        self._thread = threading.Thread(target=self._run, name=f"fabric-events-{channel}-{chaincode}", daemon=True)
+        self._thread.start()
+
+    # -- state -------------------------------------------------------------------------
+
+    def _read_checkpoint(self) -> Checkpoint | None:
+        row = self._conn.execute("SELECT block_number, tx_id, tx_index FROM fabric_checkpoint WHERE id = 0").fetchone()
+        return None if row is None else Checkpoint(int(row[0]), str(row[1]), int(row[2]))
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        return self._checkpoint
+
+    def wait_for_block(self, block_number: int, timeout: float) -> bool:
+        """Block until the events of ``block_number`` are in the log (True), or ``timeout`` passes."""
+        with self._progress:
+            return self._progress.wait_for(
+                lambda: self._stop.is_set() or (self._checkpoint is not None
+                                                and self._checkpoint.block_number >= block_number),
+                timeout,
+            ) and not self._stop.is_set()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self._backoff
+        source_index = 0
+        failed_peers: list[str] = []
+        while not self._stop.is_set():
+            network = self._sources[source_index % len(self._sources)]
+            checkpoint = self._checkpoint
+            try:
+                stream = network.chaincode_events(
+                    self.chaincode, start_block=checkpoint.block_number if checkpoint else 0,
+                    after_transaction_id=checkpoint.tx_id if checkpoint else "", skip_peers=failed_peers,
+                )
+            except GatewayError as exc:
+                logger.warning("cannot open the events of %s/%s: %s", self.channel, self.chaincode, exc)
+                self._stop.wait(backoff)
+                continue
+            with self._stream_lock:
+                if self._stop.is_set():
+                    stream.close()
+                    return
+                self._stream = stream
+            try:
+                for response in stream:
+                    if not self.connected:
+                        self.connected = True
+                    self._ingest(response)
+                    backoff, failed_peers = self._backoff, []
+            except GatewayError as exc:
+                if self._stop.is_set():
+                    return
+                logger.warning("events of %s/%s from %s failed (%s), reconnecting", self.channel, self.chaincode,
+                               stream.address, exc)
+                network.gateway.client.report_unreachable(stream.address)
+                failed_peers.append(stream.address)
+                if len(failed_peers) >= len(network.gateway.client.addresses):
+                    failed_peers, source_index = [], source_index + 1
+            except Exception:  # never let the feed die: log and reconnect
+                logger.exception("events of %s/%s: unexpected failure", self.channel, self.chaincode)
+            finally:
+                self.connected = False
+                stream.close()
+                with self._stream_lock:
+                    self._stream = None
+            self._stop.wait(random.uniform(backoff / 2, backoff))
+            backoff = min(backoff * 2, self._backoff_max)
+
+    def _ingest(self, response: gateway_pb2.ChaincodeEventsResponse) -> None:
+        """Append one block's events and move the checkpoint, in one SQL transaction."""
+        if not response.events:
+            return
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for chaincode_event in response.events:
+                if chaincode_event.event_name != CHAINCODE_EVENT_NAME:
+                    continue
+                events = decode_events(chaincode_event.payload)
+                known = {row[0] for row in conn.execute(
+                    "SELECT id FROM events WHERE tx_id = ?", (chaincode_event.tx_id,))}
+                fresh = [event for event in events if event.id not in known]
+                if fresh:
+                    append_events(conn, chaincode_event.tx_id, fresh)
+            last = Checkpoint(response.block_number, response.events[-1].tx_id, len(response.events) - 1)
+            conn.execute(
+                "INSERT INTO fabric_checkpoint (id, block_number, tx_id, tx_index) VALUES (0, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, tx_id = excluded.tx_id,"
+                " tx_index = excluded.tx_index",
+                (last.block_number, last.tx_id, last.tx_index),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self.log.notify_committed()
+        with self._progress:
+            self._checkpoint = last
+            self._progress.notify_all()
+
+    def close(self) -> None:
+        """Stop following, wake waiters and followers, close the database."""
+        self._stop.set()
+        with self._stream_lock:
+            if self._stream is not None:
+                self._stream.close()
+        with self._progress:
+            self._progress.notify_all()
+        self._thread.join(timeout=10)
+        self.log.close()
+        self._conn.close()
+
+
+__all__ = ["CHECKPOINT_SCHEMA", "Checkpoint", "EventFeed"]
