@@ -1,0 +1,179 @@
+"""The gateway in Fabric mode: backend calls over gRPC → gateway → stand-in peers → contract, errors and events."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from orchestrator.api import algo_pb2, common_pb2, event_pb2
+from orchestrator.gateway.config import ConfigError
+from orchestrator.gateway.fabric.config import parse_fabric_config
+from orchestrator.gateway.invoke import create_invoker
+from orchestrator.gateway.invoke.base import Target
+from orchestrator.gateway.invoke.fabric import FabricInvoker
+from orchestrator.gateway.server import GatewayThread
+from tests import builders
+from tests.client import GatewayClient, connected
+from tests.fabric.gateway import fabric_config, fabric_gateway
+from tests.fabric.network import StandInNetwork
+
+
+def new_algo(ref: str, name: str = "Algo test") -> algo_pb2.NewAlgo:
+    return algo_pb2.NewAlgo(
+        key=builders.key(ref), name=name, category=algo_pb2.ALGO_SIMPLE,
+        description=builders.addressable(f"{ref} description"), algorithm=builders.addressable(f"{ref} algorithm"),
+        new_permissions=builders.public(),
+    )
+
+
+@pytest.fixture
+def gateway(network: StandInNetwork, tmp_path: Path) -> Iterator[GatewayThread]:
+    with fabric_gateway(network, tmp_path / "gateway") as running:
+        yield running
+
+
+@pytest.fixture
+def client(gateway: GatewayThread) -> Iterator[GatewayClient]:
+    with connected(gateway.address) as channel:
+        yield GatewayClient(channel).register()
+
+
+def test_fabric_mode_is_registered_and_built_from_the_configuration(network: StandInNetwork, tmp_path: Path) -> None:
+    invoker = create_invoker(fabric_config(network, tmp_path / "data"))
+    try:
+        assert isinstance(invoker, FabricInvoker)
+        assert sorted(invoker.gateways) == ["MyOrg1MSP", "MyOrg2MSP"]
+        assert invoker.ready()
+    finally:
+        invoker.close()
+
+
+def test_a_registration_is_read_back_and_its_event_is_queryable_at_once(client: GatewayClient) -> None:
+    algo = client.register_algo(new_algo("simple algo"))
+    assert algo.owner == "MyOrg1MSP"
+    assert client.get_algo(algo_pb2.GetAlgoParam(key=algo.key)) == algo
+    events = client.query_events(asset_key=algo.key, asset_kind=common_pb2.ASSET_ALGO,
+                                 event_kind=event_pb2.EVENT_ASSET_CREATED)
+    assert len(events) == 1 and events[0].algo == algo and events[0].channel == "mychannel"
+
+
+def test_domain_errors_keep_their_status_through_fabric(client: GatewayClient) -> None:
+    client.register_algo(new_algo("simple algo"))
+    with pytest.raises(grpc.RpcError) as missing:
+        client.get_algo(algo_pb2.GetAlgoParam(key=builders.key("absent")))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert missing.value.details().startswith("OE0002: ")
+    with pytest.raises(grpc.RpcError) as twice:
+        client.register_algo(new_algo("simple algo"))
+    assert twice.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    invalid = new_algo("invalid algo")
+    invalid.key = "not a uuid"
+    with pytest.raises(grpc.RpcError) as bad:
+        client.register_algo(invalid)
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_second_organization_calls_with_its_own_identity(client: GatewayClient) -> None:
+    other = client.as_org("MyOrg2MSP").register()
+    algo = other.register_algo(new_algo("org2 algo"))
+    assert algo.owner == "MyOrg2MSP"
+
+
+def test_an_organization_without_a_configured_identity_is_refused(network: StandInNetwork, tmp_path: Path) -> None:
+    with fabric_gateway(network, tmp_path / "gateway", orgs=["MyOrg1MSP"]) as gateway, \
+            connected(gateway.address) as channel:
+        GatewayClient(channel).register()
+        with pytest.raises(grpc.RpcError) as caught:
+            GatewayClient(channel, "MyOrg2MSP").get_all_organizations()
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert 'no signing identity for organization "MyOrg2MSP"' in caught.value.details()
+
+
+def test_a_channel_or_chaincode_not_allowed_is_refused(network: StandInNetwork, tmp_path: Path) -> None:
+    invoker = FabricInvoker(parse_fabric_config({m: network.organization_config(m) for m in network.orgs}),
+                            tmp_path / "data", channels=fabric_config(network, tmp_path).channels)
+    try:
+        with pytest.raises(Exception) as caught:
+            invoker.evaluate(Target("MyOrg1MSP", "mychannel", "yourcc"), "orchestrator.info:QueryVersion", b"")
+        assert getattr(caught.value, "status", None) == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(Exception) as unknown:
+            invoker.evaluate(Target("MyOrg1MSP", "otherchannel", "mycc"), "orchestrator.info:QueryVersion", b"")
+        assert getattr(unknown.value, "status", None) == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        invoker.close()
+
+
+def test_an_unreachable_organization_answers_unavailable(network: StandInNetwork, client: GatewayClient) -> None:
+    network.peer("MyOrg1MSP").stop()
+    with pytest.raises(grpc.RpcError) as caught:
+        client.get_all_organizations()
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_one_peer_down_fails_over_to_the_organizations_other_peer(tmp_path: Path) -> None:
+    with StandInNetwork(tmp_path / "net", peers_per_org={"MyOrg1MSP": 2}) as network, \
+            fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        network.peer("MyOrg1MSP", 0).stop()
+        algo = client.register_algo(new_algo("after failover"))
+        assert client.get_algo(algo_pb2.GetAlgoParam(key=algo.key)) == algo
+        assert network.peer("MyOrg1MSP", 1).calls.get("Endorse", 0) >= 1
+
+
+def test_a_deadline_shorter_than_the_commit_is_deadline_exceeded_and_the_write_still_lands(
+        network: StandInNetwork, client: GatewayClient) -> None:
+    with network.orderer.hold("mychannel"):
+        with pytest.raises(grpc.RpcError) as caught:
+            client.register_algo(new_algo("slow algo"), timeout=1.0)
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    deadline = time.monotonic() + 30
+    while True:  # the transaction was ordered before the deadline: it commits once blocks are cut again
+        try:
+            assert client.get_algo(algo_pb2.GetAlgoParam(key=builders.key("slow algo"))).key
+            break
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.NOT_FOUND and time.monotonic() < deadline
+            network.ledgers["mychannel"].wait_height(network.ledgers["mychannel"].height, 0.5)
+    with pytest.raises(grpc.RpcError) as again:  # a genuine second registration is still a conflict
+        client.register_algo(new_algo("slow algo"))
+    assert again.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_a_retried_call_answers_the_result_of_its_own_earlier_committed_attempt(
+        network: StandInNetwork, tmp_path: Path) -> None:
+    fabric = parse_fabric_config({m: network.organization_config(m) for m in network.orgs},
+                                 environ={"ORCHESTRATOR_FABRIC_COMMIT_TIMEOUT": "300ms"})
+    invoker = FabricInvoker(fabric, tmp_path / "data", channels=fabric_config(network, tmp_path).channels)
+    with GatewayThread(fabric_config(network, tmp_path / "data"), invoker=invoker) as gateway, \
+            connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        with network.orderer.hold("mychannel"):
+            result: dict[str, object] = {}
+            call = threading.Thread(target=lambda: result.setdefault("algo", client.register_algo(
+                new_algo("in doubt"), timeout=60)))
+            call.start()
+            while network.orderer.pending("mychannel") < 2:  # the first commit wait timed out: a retry is queued
+                network.ledgers["mychannel"].wait_height(network.ledgers["mychannel"].height, 0.01)
+        call.join()
+        algo = result["algo"]
+        assert algo.key == builders.key("in doubt")  # type: ignore[attr-defined]
+        assert client.get_algo(algo_pb2.GetAlgoParam(key=algo.key)) == algo  # type: ignore[attr-defined]
+        assert len(client.query_events(asset_key=algo.key)) == 1  # type: ignore[attr-defined]
+
+
+def test_configuration_errors_name_the_organization_and_the_file(network: StandInNetwork, tmp_path: Path) -> None:
+    entry = network.organization_config("MyOrg1MSP")
+    entry["identity"]["key"] = str(tmp_path / "missing-key.pem")
+    with pytest.raises(ConfigError, match=r"MyOrg1MSP.*missing-key\.pem"):
+        parse_fabric_config({"MyOrg1MSP": entry})
+    entry = network.organization_config("MyOrg1MSP")
+    entry["identity"]["key"] = str(network.users["MyOrg2MSP"].key_path)
+    with pytest.raises(ConfigError, match="does not match its certificate"):
+        parse_fabric_config({"MyOrg1MSP": entry})
+    with pytest.raises(ConfigError, match="no peer endpoint"):
+        parse_fabric_config({"MyOrg1MSP": {"identity": network.organization_config("MyOrg1MSP")["identity"]}})
