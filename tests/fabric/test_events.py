@@ -1,0 +1,119 @@
+"""Events in Fabric mode: read from the peers' chaincode events into a checkpointed log, served like embedded mode."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from orchestrator.api import event_pb2, organization_pb2
+from orchestrator.shared import codec
+from orchestrator.shared.store.transaction import decode_events
+from tests.client import GatewayClient, connected
+from tests.fabric.conftest import Clients
+from tests.fabric.gateway import fabric_gateway
+from tests.fabric.network import StandInNetwork
+from tests.fabric.test_invoker import new_algo
+
+REGISTER_ALGO = "orchestrator.algo:RegisterAlgo"
+
+
+def ledger_event_ids(network: StandInNetwork, channel: str = "mychannel", chaincode: str = "mycc") -> list[str]:
+    """Every orchestrator event id in ledger order (block, then transaction, then emission order)."""
+    ids = []
+    for block in network.ledgers[channel].blocks:
+        for tx in block.transactions:
+            if tx.event is not None and tx.event.chaincode_id == chaincode:
+                ids += [event.id for event in decode_events(tx.event.payload)]
+    return ids
+
+
+def take(stream, count: int) -> list[event_pb2.Event]:
+    events = []
+    for event in stream:
+        events.append(event)
+        if len(events) == count:
+            break
+    return events
+
+
+def test_query_events_lists_every_event_once_in_ledger_order(network: StandInNetwork, clients: Clients,
+                                                            tmp_path: Path) -> None:
+    with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        org1 = GatewayClient(channel).register()
+        org2 = org1.as_org("MyOrg2MSP").register()
+        for index in range(6):
+            (org1 if index % 2 else org2).register_algo(new_algo(f"algo {index}"))
+        logged = [event.id for event in org1.query_events()]
+    assert logged == ledger_event_ids(network)
+    assert len(set(logged)) == len(logged) == 8
+
+
+def test_a_subscriber_resumes_across_a_gateway_restart_without_gap_or_duplicate(
+        network: StandInNetwork, clients: Clients, tmp_path: Path) -> None:
+    data_dir = tmp_path / "gateway"
+    with fabric_gateway(network, data_dir) as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        for index in range(3):
+            client.register_algo(new_algo(f"before {index}"))
+        stream = client.subscribe()
+        first = take(stream, 2)
+        stream.cancel()
+    # while the gateway is down, the ledger moves on
+    contract = clients.gateway("MyOrg2MSP").get_network("mychannel").get_contract("mycc")
+    for index in range(3):
+        contract.submit(REGISTER_ALGO, [codec.encode(new_algo(f"while down {index}"))])
+    with fabric_gateway(network, data_dir) as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel)
+        expected = ledger_event_ids(network)
+        stream = client.subscribe(first[-1].id)
+        rest = take(stream, len(expected) - len(first))
+        stream.cancel()
+        assert [e.id for e in first + rest] == expected
+        assert [e.id for e in client.query_events()] == expected
+
+
+def test_the_event_log_resumes_from_its_checkpoint_after_a_restart(network: StandInNetwork, tmp_path: Path) -> None:
+    data_dir = tmp_path / "gateway"
+    with fabric_gateway(network, data_dir) as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        client.register_algo(new_algo("one"))
+        feed = gateway.gateway.invoker.feed("mychannel", "mycc")  # type: ignore[attr-defined]
+        checkpoint = feed.checkpoint
+    assert checkpoint is not None and checkpoint.block_number == network.ledgers["mychannel"].height - 1
+    with fabric_gateway(network, data_dir) as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel)
+        client.register_algo(new_algo("two"))
+        assert [e.id for e in client.query_events()] == ledger_event_ids(network)
+
+
+def test_events_keep_flowing_when_the_feed_peer_goes_down(tmp_path: Path) -> None:
+    with StandInNetwork(tmp_path / "net", peers_per_org={"MyOrg1MSP": 2}) as network, \
+            fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        client.register_algo(new_algo("before"))
+        stream = client.subscribe()
+        assert len(take(stream, 2)) == 2
+        network.peer("MyOrg1MSP", 0).stop()
+        client.register_algo(new_algo("after"))
+        assert [e.algo.key for e in take(stream, 1)] == [new_algo("after").key]
+        stream.cancel()
+        assert [e.id for e in client.query_events()] == ledger_event_ids(network)
+
+
+def test_events_of_invalidated_transactions_never_reach_the_log(network: StandInNetwork, clients: Clients,
+                                                                tmp_path: Path) -> None:
+    contract = clients.gateway("MyOrg1MSP").get_network("mychannel").get_contract("mycc")
+    argument = [codec.encode(new_algo("contended"))]
+    contract.submit("orchestrator.organization:RegisterOrganization",
+                    [codec.encode(organization_pb2.RegisterOrganizationParam())])
+    first = contract.endorse(contract.new_proposal(REGISTER_ALGO, argument), deadline=time.monotonic() + 10)
+    second = contract.endorse(contract.new_proposal(REGISTER_ALGO, argument), deadline=time.monotonic() + 10)
+    for prepared in (first, second):
+        contract.submit_prepared(prepared, deadline=time.monotonic() + 10)
+    assert contract.commit_status(second.tx_id, deadline=time.monotonic() + 10).code != 0
+    with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel)
+        client.register_algo(new_algo("marker"))
+        events = client.query_events()
+    assert [e.id.split(":")[0] for e in events].count(second.tx_id) == 0
+    assert [e.id for e in events] == ledger_event_ids(network)
