@@ -81,6 +81,7 @@ class GatewayConfig:
     max_response_size: int = 64 * 1024 * 1024
     grace_period: float = 15.0
     workers: int = 8
+    event_buffer: int = 2000
     sqlite_synchronous: str = "NORMAL"
     channels: ChannelConfig = field(default_factory=ChannelConfig)
     organizations: Mapping[str, Any] = field(default_factory=dict)  # Fabric mode: identities and peers, raw
@@ -190,6 +191,8 @@ OPTIONS: Final[tuple[_Option, ...]] = (
     _Option("--grace-period", "on SIGTERM/SIGINT, seconds given to in-flight calls before they are cancelled "
             "(default 15)", _seconds, metavar="SECONDS"),
     _Option("--workers", "threads running ledger calls (default 8)", _positive_int, metavar="N"),
+    _Option("--event-buffer", "live events buffered per SubscribeToEvents stream; a slower stream falls back to "
+            "reading the ledger and catches up (default 2000)", _positive_int, metavar="N"),
     _Option("--sqlite-synchronous", "embedded mode: NORMAL (default; survives a killed process) or FULL "
             "(also survives a power loss, one fsync per write)", _upper, choices=SYNCHRONOUS, metavar="MODE"),
 )

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from orchestrator.api import event_pb2
 from orchestrator.gateway.ledger.eventlog import EventLog, LoggedEvent
+from orchestrator.gateway.metrics import GatewayMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ class _Subscriber:
     buffered. Live, the buffer holds exactly the events in (delivered, position].
     """
 
-    def __init__(self, position: int) -> None:
+    def __init__(self, position: int, buffer_limit: int) -> None:
+        self.buffer_limit = buffer_limit
         self.delivered = position
         self.position = position
         self.buffer: collections.deque[LoggedEvent] = collections.deque()
@@ -72,7 +74,7 @@ class _Subscriber:
         for logged in batch:
             if logged.seq <= self.position:
                 continue
-            if len(self.buffer) >= BUFFER_LIMIT:
+            if len(self.buffer) >= self.buffer_limit:
                 self.lagging = True
                 break
             self.buffer.append(logged)
@@ -148,10 +150,13 @@ class _Feed:
 class EventHub:
     """Every subscription of one gateway; ``run(fn, *args)`` awaits blocking store reads off the event loop."""
 
-    def __init__(self, run: Callable[..., Awaitable[Any]], *, on_event: Callable[[str], None] | None = None
-                 ) -> None:
+    def __init__(
+        self, run: Callable[..., Awaitable[Any]], *, buffer_limit: int = BUFFER_LIMIT,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
         self._run = run
-        self._on_event = on_event
+        self.buffer_limit = buffer_limit
+        self.metrics = metrics or GatewayMetrics()
         self._feeds: dict[EventLog, _Feed] = {}
         self._subscribers: set[_Subscriber] = set()
         self._closed = False
@@ -167,9 +172,11 @@ class EventHub:
         feed = self._feeds.get(log)
         if feed is None:
             feed = self._feeds[log] = _Feed(log, asyncio.get_running_loop())
-        subscriber = _Subscriber(position)
+        subscriber = _Subscriber(position, self.buffer_limit)
         feed.subscribers.add(subscriber)
         self._subscribers.add(subscriber)
+        open_streams = self.metrics.subscribers.labels(log.channel)
+        open_streams.inc()
         try:
             while not self._closed:
                 if not subscriber.live:  # history, or catching up after lagging
@@ -186,10 +193,12 @@ class EventHub:
                     yield self._sent(log, logged)
                 elif subscriber.lagging:  # buffer drained: read the store from here
                     subscriber.live = subscriber.lagging = False
+                    self.metrics.catch_ups.labels(log.channel).inc()
                 else:
                     await subscriber.wakeup.wait()
                     subscriber.wakeup.clear()
         finally:
+            open_streams.dec()
             feed.subscribers.discard(subscriber)
             self._subscribers.discard(subscriber)
             if not feed.subscribers and self._feeds.get(log) is feed:
@@ -197,8 +206,7 @@ class EventHub:
                 del self._feeds[log]
 
     def _sent(self, log: EventLog, logged: LoggedEvent) -> event_pb2.Event:
-        if self._on_event is not None:
-            self._on_event(log.channel)
+        self.metrics.events_streamed.labels(log.channel).inc()
         return logged.event
 
     def close(self) -> None:

@@ -41,6 +41,10 @@ class GatewayMetrics:
             "orchestrator_events_streamed", "Events sent to SubscribeToEvents streams.", ("channel",),
             registry=self.registry,
         )
+        self.catch_ups = Counter(
+            "orchestrator_event_stream_catch_ups", "Times a slow subscriber fell back to reading the store.",
+            ("channel",), registry=self.registry,
+        )
         self.subscribers = Gauge(
             "orchestrator_event_subscribers", "Open SubscribeToEvents streams.", ("channel",), registry=self.registry
         )

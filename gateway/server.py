@@ -111,7 +111,7 @@ class Gateway:
         credentials = server_credentials(config, org_cas) if config.tls else None
         if self._invoker is None:
             self._invoker = create_invoker(config)
-        self.events = EventHub(self.run, on_event=lambda channel: self.metrics.events_streamed.labels(channel).inc())
+        self.events = EventHub(self.run, buffer_limit=config.event_buffer, metrics=self.metrics)
         servicers = Servicers(self._invoker, self.run, self.events)
         interceptors = chain(
             RequestIdInterceptor(),

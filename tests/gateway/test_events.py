@@ -1,0 +1,174 @@
+"""QueryEvents and SubscribeToEvents (EVT-7..EVT-10, api.md 8; issue item 4)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from orchestrator.api import common_pb2, datasample_pb2, event_pb2
+from orchestrator.gateway.server import GatewayThread
+from orchestrator.shared.functions import BY_NAME
+from tests import builders as b
+from tests.client import GatewayClient, connected, running_gateway
+from tests.e2e import steps
+
+STREAM_TIMEOUT = 60.0  # a stream that misses an event fails the test instead of hanging it
+
+
+def _samples(client: GatewayClient, prefix: str, count: int) -> None:
+    """One transaction emitting ``count`` events (one per sample)."""
+    client.register_data_samples(datasample_pb2.RegisterDataSamplesParam(
+        samples=[b.new_data_sample(f"{prefix}{n}") for n in range(count)]))
+
+
+def _ledger_ids(client: GatewayClient) -> list[str]:
+    """Every event id, in ledger order (timestamp then id, EVT-8; one timestamp per transaction)."""
+    return [e.id for e in client.query_events()]
+
+
+def _take(stream: Iterator[event_pb2.Event], count: int) -> list[str]:
+    return [next(stream).id for _ in range(count)]
+
+
+# -- QueryEvents -----------------------------------------------------------------------------
+
+def test_query_events_filters_combine_with_and__EVT_7(client: GatewayClient) -> None:
+    steps.setup_train(client)
+    algo_events = client.query_events(asset_kind=common_pb2.ASSET_ALGO)
+    assert [e.asset_key for e in algo_events] == [b.key("simple algo")]
+    assert client.query_events(asset_key=b.key("ds"), event_kind=event_pb2.EVENT_ASSET_CREATED)[0].data_sample.key
+    assert client.query_events(asset_key=b.key("ds"), asset_kind=common_pb2.ASSET_ALGO) == []
+    assert all(e.channel == "mychannel" for e in client.query_events())
+
+
+def test_query_events_descending_is_the_reverse_of_ascending__EVT_8(client: GatewayClient) -> None:
+    steps.setup_train(client)
+    ascending = _ledger_ids(client)
+    assert [e.id for e in client.query_events(sort=common_pb2.DESCENDING)] == ascending[::-1]
+
+
+def test_query_events_pages_return_each_event_once_and_end_with_an_empty_token__PAGE_2(client: GatewayClient) -> None:
+    steps.register_data_manager(client)
+    _samples(client, "s", 10)
+    everything = _ledger_ids(client)
+    assert len(everything) == 12  # organization, data manager, 10 samples
+    paged = [e.id for e in client.query_events(page_size=3)]
+    assert paged == everything
+
+
+def test_an_exactly_full_last_page_has_an_empty_token__PAGE_2(client: GatewayClient) -> None:
+    steps.register_data_manager(client)
+    _samples(client, "s", 2)
+    page = client.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_size=4))
+    assert len(page.events) == 4
+    assert page.next_page_token == ""
+
+
+def test_an_undecodable_page_token_is_invalid_argument(client: GatewayClient) -> None:
+    with pytest.raises(grpc.RpcError) as failure:
+        client.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_token="%%%"))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+# -- SubscribeToEvents -----------------------------------------------------------------------
+
+def test_a_subscription_replays_history_then_streams_live_events_in_ledger_order(client: GatewayClient) -> None:
+    steps.register_data_manager(client)
+    _samples(client, "before", 5)
+    stream = client.subscribe(timeout=STREAM_TIMEOUT)
+    history = _take(stream, 7)
+    assert history == _ledger_ids(client)
+    _samples(client, "after", 5)
+    live = _take(stream, 5)
+    stream.cancel()
+    assert history + live == _ledger_ids(client)
+
+
+def test_a_subscription_from_an_event_starts_right_after_it(client: GatewayClient) -> None:
+    steps.register_data_manager(client)
+    _samples(client, "s", 5)
+    ids = _ledger_ids(client)
+    stream = client.subscribe(ids[2], timeout=STREAM_TIMEOUT)
+    assert _take(stream, len(ids) - 3) == ids[3:]
+    stream.cancel()
+
+
+def test_any_number_of_subscribers_receive_every_event(client: GatewayClient) -> None:
+    steps.register_data_manager(client)
+    streams = [client.subscribe(timeout=STREAM_TIMEOUT) for _ in range(12)]
+    for stream in streams:
+        _take(stream, 2)
+    _samples(client, "s", 20)
+    expected = _ledger_ids(client)[2:]
+    for stream in streams:
+        assert _take(stream, 20) == expected
+        stream.cancel()
+
+
+@pytest.fixture
+def small_buffer(tmp_path: Path) -> Iterator[tuple[GatewayThread, GatewayClient]]:
+    with running_gateway(tmp_path / "small", event_buffer=10) as gateway, connected(gateway.address) as channel:
+        yield gateway, GatewayClient(channel).register()
+
+
+def test_a_slow_subscriber_never_blocks_writers_and_catches_up_from_the_store(
+    small_buffer: tuple[GatewayThread, GatewayClient]
+) -> None:
+    gateway, client = small_buffer
+    steps.register_data_manager(client)
+    stream = client.subscribe(timeout=STREAM_TIMEOUT)
+    seen = _take(stream, 2)  # live now, and not reading while the writes happen
+    for batch in range(6):
+        _samples(client, f"b{batch}-", 100)  # 600 events, 60 times the subscriber's buffer: writers go on
+    seen += _take(stream, 600)
+    stream.cancel()
+    assert seen == _ledger_ids(client)
+    catch_ups = gateway.gateway.metrics.registry.get_sample_value(
+        "orchestrator_event_stream_catch_ups_total", {"channel": "mychannel"})
+    assert catch_ups is not None and catch_ups >= 1
+
+
+def test_subscribing_mid_load_and_reconnecting_from_the_last_seen_id_gives_every_event_once(
+    client: GatewayClient,
+) -> None:
+    steps.register_data_manager(client)
+    writer_client = GatewayClient(client.channel)
+    writes_done = threading.Event()
+
+    def write() -> None:
+        for n in range(60):
+            _samples(writer_client, f"w{n}-", 5)
+        writes_done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    received: list[str] = []
+    last = ""
+    for _ in range(3):  # three connections, each cut after some events
+        stream = client.subscribe(last, timeout=STREAM_TIMEOUT)
+        received += _take(stream, 40)
+        stream.cancel()
+        last = received[-1]
+    writer.join()
+    assert writes_done.is_set()
+    total = 2 + 60 * 5
+    stream = client.subscribe(last, timeout=STREAM_TIMEOUT)
+    received += _take(stream, total - len(received))
+    stream.cancel()
+    assert len(set(received)) == len(received) == total
+    assert received == _ledger_ids(client)
+
+
+def test_subscribers_of_another_channel_see_only_their_channel__GEN_3(client: GatewayClient) -> None:
+    other = GatewayClient(client.channel, channel_name="yourchannel").register()
+    stream = other.subscribe(timeout=STREAM_TIMEOUT)
+    steps.register_data_manager(client)
+    other.register_algo(b.new_algo())
+    events = [next(stream) for _ in range(2)]
+    stream.cancel()
+    assert [e.asset_kind for e in events] == [common_pb2.ASSET_ORGANIZATION, common_pb2.ASSET_ALGO]
+    assert {e.channel for e in events} == {"yourchannel"}
