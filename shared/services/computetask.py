@@ -126,10 +126,11 @@ class ComputeTaskService:
             task = response.tasks.add()  # TASK-7: the response lists tasks in the sorted order
             registration.create(new_task, task)  # TASK-5
             self.store.add(task)  # TASK-6
-            self.services.tx.emit(event_pb2.Event(
-                asset_key=task.key, asset_kind=common_pb2.ASSET_COMPUTE_TASK,
-                event_kind=event_pb2.EVENT_ASSET_CREATED, compute_task=task,
-            ))
+            event = event_pb2.Event(
+                asset_key=task.key, asset_kind=common_pb2.ASSET_COMPUTE_TASK, event_kind=event_pb2.EVENT_ASSET_CREATED,
+            )
+            event.compute_task.CopyFrom(task)  # a snapshot (EVT-4); CopyFrom is cheaper than the keyword form
+            self.services.tx.emit(event)
         logger.debug("registered %d tasks", len(new_tasks))
         return response
 
@@ -359,6 +360,7 @@ class _Registration:
         self._has_test_sample: dict[tuple[str, ...], bool] = {}
         self._permissions: dict[bytes, common_pb2.Permissions] = {}
         self._models_available: set[str] = set()
+        self._templates: dict[tuple[object, ...], ComputeTask] = {}
 
     # -- one task ----------------------------------------------------------------------
 
@@ -380,35 +382,44 @@ class _Registration:
             if parent.status == DONE:
                 self._check_models_available(parent.key)  # TASK-18
 
-        for identifier in sorted(new.outputs):  # TASK-19a (sorted: one deterministic first failure)
-            task.outputs[identifier].permissions.CopyFrom(self._output_permissions(new.outputs[identifier]))
-        task.key = new.key  # TASK-19b
-        task.category = new.category
-        task.owner = owner
+        variant = new.WhichOneof("data")  # TASK-19c, TASK-25: processing follows the data variant
+        signature = _template_signature(new, variant)
+        template = self._templates.get(signature) if signature is not None else None
+        if template is not None:
+            # TASK-19a, 19c-19e already ran for a task with the same inputs in this call: they read only
+            # state this call does not change (algo, data manager, samples, organizations), so they
+            # would pass again and produce the same fields.
+            task.CopyFrom(template)
+        else:
+            for identifier in sorted(new.outputs):  # TASK-19a (sorted: one deterministic first failure)
+                task.outputs[identifier].permissions.CopyFrom(self._output_permissions(new.outputs[identifier]))
+            task.category = new.category  # TASK-19b
+            task.owner = owner
+            task.creation_date.CopyFrom(self.creation_date)
+        task.key = new.key
         task.compute_plan_key = new.compute_plan_key
         task.metadata.update(new.metadata)
         task.status = status
         task.rank = rank_of(parents)
         task.parent_task_keys.extend(new.parent_task_keys)
-        task.creation_date.CopyFrom(self.creation_date)
         task.inputs.extend(new.inputs)  # TASK-38: verbatim
-
-        variant = new.WhichOneof("data")  # TASK-19c, TASK-25: processing follows the data variant
-        if variant == "train":
-            self._set_train(new, task)
-        elif variant == "composite":
-            self._set_composite(new, task)
-        elif variant == "aggregate":
-            self._set_aggregate(new, task, parents)
-        elif variant == "predict":
-            self._set_predict(new, task)
-        elif variant == "test":
-            self._set_test(new, task, parents)
-        else:
-            raise InvalidAssetError(f"unknown task data {variant}")  # unreachable: validated (TASK-9)
-
-        self._check_outputs(task)  # TASK-19d
-        self._set_legacy_permissions(task)  # TASK-19e
+        if template is None:
+            if variant == "train":
+                self._set_train(new, task)
+            elif variant == "composite":
+                self._set_composite(new, task)
+            elif variant == "aggregate":
+                self._set_aggregate(new, task, parents)
+            elif variant == "predict":
+                self._set_predict(new, task)
+            elif variant == "test":
+                self._set_test(new, task, parents)
+            else:
+                raise InvalidAssetError(f"unknown task data {variant}")  # unreachable: validated (TASK-9)
+            self._check_outputs(task)  # TASK-19d
+            self._set_legacy_permissions(task)  # TASK-19e
+            if signature is not None:
+                self._templates[signature] = _template_of(task)
         self._check_parent_outputs(task, parents)  # TASK-19f
 
     # -- data variants (TASK-26…TASK-37) -----------------------------------------------
@@ -636,6 +647,33 @@ class _Registration:
             permissions = make_permissions(self.owner, requested, self.services.organization.exists)
             self._permissions[memo] = permissions
         return permissions
+
+
+#: What :func:`_template_of` leaves out: the fields each task sets from its own request and parents.
+_PER_TASK_FIELDS: Final = ("key", "compute_plan_key", "metadata", "status", "rank", "parent_task_keys", "inputs")
+
+
+def _template_signature(new: NewComputeTask, variant: str | None) -> tuple[object, ...] | None:
+    """What TASK-19a and 19c-19e read from a train, composite or predict request (``None`` for the
+    aggregate and test variants, whose processing also reads the parents)."""
+    if variant not in ("train", "composite", "predict"):
+        return None
+    data = getattr(new, variant)
+    outputs = tuple(sorted(
+        (identifier, output.HasField("permissions"), output.permissions.public,
+         tuple(output.permissions.authorized_ids))
+        for identifier, output in new.outputs.items()
+    ))
+    return variant, new.category, new.algo_key, data.data_manager_key, tuple(data.data_sample_keys), outputs
+
+
+def _template_of(task: ComputeTask) -> ComputeTask:
+    """A copy of ``task`` without its per-task fields, for the next tasks of the same signature."""
+    template = ComputeTask()
+    template.CopyFrom(task)
+    for field in _PER_TASK_FIELDS:
+        template.ClearField(field)
+    return template
 
 
 def _output(parent: ComputeTask, identifier: str) -> computetask_pb2.ComputeTaskOutput:

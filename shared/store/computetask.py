@@ -81,23 +81,32 @@ class ComputeTaskStore:
     # -- writes ------------------------------------------------------------------------
 
     def add(self, task: computetask_pb2.ComputeTask) -> None:
-        """Store a new task and every index entry it belongs to."""
+        """Store a new task and every index entry it belongs to.
+
+        This runs once per registered task, so keys are spelled directly (the layout of
+        :func:`~orchestrator.shared.store.keys.composite_key`): every attribute but the worker is a
+        validated UUID, a fixed-width date or an enum name; the worker is checked.
+        """
         key = task.key
         plan = task.compute_plan_key
+        algo = task.algo.key
         date = sortable_time(creation_ns(task))
         status = STATUS_NAMES[task.status]
+        worker = _checked(task.worker)
         put = self.tx.put
         self._tasks[key] = task
         put(document_key(KIND, key), task.SerializeToString(deterministic=True))
-        for index, attributes in _status_entries(task, status, date):
-            put(composite_key(index, attributes), _INDEX_VALUE)
-        put(composite_key(TASK_BY_PLAN, (plan, date, key)), _INDEX_VALUE)
-        put(composite_key(TASK_BY_DATE, (date, key)), _INDEX_VALUE)
-        put(composite_key(TASK_BY_ALGO, (task.algo.key, date, key)), _INDEX_VALUE)
-        put(composite_key(TASK_BY_CATEGORY, (CATEGORY_NAMES[task.category], date, key)), _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_PLAN_STATUS]}{plan}\x00{status}\x00{key}\x00", _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_WORKER_STATUS]}{worker}\x00{status}\x00{date}\x00{key}\x00", _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_STATUS]}{status}\x00{date}\x00{key}\x00", _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_PLAN]}{plan}\x00{date}\x00{key}\x00", _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_DATE]}{date}\x00{key}\x00", _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_ALGO]}{algo}\x00{date}\x00{key}\x00", _INDEX_VALUE)
+        put(f"{_PREFIX[TASK_BY_CATEGORY]}{CATEGORY_NAMES[task.category]}\x00{date}\x00{key}\x00", _INDEX_VALUE)
+        children = _PREFIX[TASK_CHILDREN]
         for parent in _distinct(task.parent_task_keys):
-            put(composite_key(TASK_CHILDREN, (parent, key)), _INDEX_VALUE)
-        plan_algo = (plan, task.algo.key)
+            put(f"{children}{parent}\x00{key}\x00", _INDEX_VALUE)
+        plan_algo = (plan, algo)
         if plan_algo not in self._plan_algos:  # ALGO-15: a blind write, once per call and pair
             self._plan_algos.add(plan_algo)
             put(composite_key(ALGO_OF_PLAN, plan_algo), _INDEX_VALUE)
@@ -111,6 +120,20 @@ class ComputeTaskStore:
             self.tx.delete(composite_key(index, attributes))
         for index, attributes in _status_entries(task, STATUS_NAMES[task.status], date):
             self.tx.put(composite_key(index, attributes), _INDEX_VALUE)
+
+
+#: ``\x00<object type>\x00``: the start of every composite key of an index.
+_PREFIX: Final[dict[str, str]] = {
+    index: composite_key(index, ())
+    for index in (TASK_BY_PLAN_STATUS, TASK_BY_WORKER_STATUS, TASK_BY_STATUS, TASK_BY_PLAN, TASK_BY_DATE,
+                  TASK_BY_ALGO, TASK_BY_CATEGORY, TASK_CHILDREN)
+}
+
+
+def _checked(attribute: str) -> str:
+    """An attribute that did not go through UUID validation, checked as ``composite_key`` would."""
+    composite_key("", (attribute,))
+    return attribute
 
 
 def _status_entries(task: computetask_pb2.ComputeTask, status: str, date: str) -> list[tuple[str, tuple[str, ...]]]:

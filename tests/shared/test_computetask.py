@@ -187,6 +187,36 @@ def test_output_permissions_naming_unknown_orgs_are_a_bad_request__TASK_19a(net:
         register(net.org1, new_train_task(outputs={"model": restricted("UnknownMSP")}))
 
 
+def test_tasks_of_one_batch_alike_but_for_their_own_fields_get_the_same_derived_fields__TASK_19(
+    net: Network,
+) -> None:
+    """Derived fields computed once per call for alike requests must match what each would get alone."""
+    batch = [
+        new_train_task("a", outputs={"model": public()}),
+        new_train_task("b", outputs={"model": restricted(ORG2)}),
+        new_train_task("c", parents=["a"], outputs={"model": public()}),
+        new_train_task("d", dm="dm2", samples=["ds2"], outputs={"model": public()}),
+    ]
+    batch[2].metadata["own"] = "c"
+    in_batch = {task.key: task for task in register(net.org1, *batch)}
+    net.org1.register_plan(new_plan("alone"))
+    alone = {}
+    for new in batch:
+        original = new.key
+        new.key = key(f"alone {original}")
+        new.compute_plan_key = key("alone")
+        del new.parent_task_keys[:]
+        alone[original] = register(net.org1, new)[0]
+    assert dict(in_batch[key("c")].metadata) == {"own": "c"} and not in_batch[key("a")].metadata
+    per_task = ("key", "compute_plan_key", "creation_date", "status", "rank", "parent_task_keys")
+    for task_key, together in in_batch.items():
+        by_itself = alone[task_key]
+        for name in per_task:
+            together.ClearField(name)
+            by_itself.ClearField(name)
+        assert together == by_itself
+
+
 def test_base_fields_are_stored_as_requested__TASK_19b(net: Network) -> None:
     new = new_train_task()
     new.metadata["foo"] = "bar"
