@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import grpc
 import yaml
 
 from orchestrator.gateway.config import ConfigError
@@ -45,6 +46,8 @@ from orchestrator.gateway.fabric.signing import IdentityError, SigningIdentity, 
 
 logger = logging.getLogger(__name__)
 
+#: Largest message to or from a peer (a 1,000-task batch's prepared transaction is several MiB).
+MAX_MESSAGE: Final = 256 * 1024 * 1024
 _PEER_KEYS: Final = frozenset({"address", "tls_ca", "server_name_override", "tls_client_certificate",
                                "tls_client_key", "max_in_flight"})
 _ORG_KEYS: Final = frozenset({"identity", "peers", "connection_profile"})
@@ -66,6 +69,27 @@ class PeerConfig:
     @property
     def tls(self) -> bool:
         return self.tls_ca is not None
+
+    def dial(self) -> grpc.Channel:
+        """A gRPC channel to the peer, meant to live as long as the process and be shared by every call.
+
+        It reconnects within seconds after a peer restart (short reconnect backoff) and carries the large
+        messages a 1,000-task batch produces.
+        """
+        options: list[tuple[str, Any]] = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.keepalive_time_ms", 60_000), ("grpc.keepalive_timeout_ms", 20_000),
+            ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 2_000), ("grpc.enable_retries", 0),
+        ]
+        if self.server_name_override:
+            options.append(("grpc.ssl_target_name_override", self.server_name_override))
+        if not self.tls:
+            return grpc.insecure_channel(self.address, options=options)
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=self.tls_ca, private_key=self.tls_client_key,
+            certificate_chain=self.tls_client_certificate)
+        return grpc.secure_channel(self.address, credentials, options=options)
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ import random
 import threading
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Final
 
 import grpc
 
 from orchestrator.gateway.config import ChannelConfig
 from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
-from orchestrator.gateway.fabric.config import FabricConfig, PeerConfig, parse_fabric_config
+from orchestrator.gateway.fabric.config import FabricConfig, parse_fabric_config
 from orchestrator.gateway.fabric.contract import Contract
 from orchestrator.gateway.fabric.errors import (
     CommitError,
@@ -57,7 +57,6 @@ logger = logging.getLogger(__name__)
 EVENT_WAIT: Final = 10.0
 #: How long checking an earlier, in-doubt attempt may wait for its commit status.
 IN_DOUBT_WAIT: Final = 1.0
-_MAX_MESSAGE: Final = 256 * 1024 * 1024
 
 
 class DataDirInUseError(RuntimeError):
@@ -75,23 +74,6 @@ def _lock(directory: Path) -> IO[str]:
     return handle
 
 
-def _channel_to(peer: PeerConfig) -> grpc.Channel:
-    """One gRPC channel per peer, for the process lifetime: reconnects fast after a peer restart."""
-    options: list[tuple[str, Any]] = [
-        ("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.max_send_message_length", _MAX_MESSAGE),
-        ("grpc.keepalive_time_ms", 60_000), ("grpc.keepalive_timeout_ms", 20_000),
-        ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
-        ("grpc.max_reconnect_backoff_ms", 2_000), ("grpc.enable_retries", 0),
-    ]
-    if peer.server_name_override:
-        options.append(("grpc.ssl_target_name_override", peer.server_name_override))
-    if not peer.tls:
-        return grpc.insecure_channel(peer.address, options=options)
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=peer.tls_ca, private_key=peer.tls_client_key, certificate_chain=peer.tls_client_certificate)
-    return grpc.secure_channel(peer.address, credentials, options=options)
-
-
 class FabricInvoker:
     """:class:`~orchestrator.gateway.invoke.base.Invoker` over Fabric peers; thread-safe, many calls in flight."""
 
@@ -104,7 +86,7 @@ class FabricInvoker:
         for mspid, organization in config.organizations.items():
             endpoints = []
             for peer in organization.peers:
-                channel = _channel_to(peer)
+                channel = peer.dial()
                 self._grpc_channels.append(channel)
                 endpoints.append(Endpoint(peer.address, channel, mspid, peer.max_in_flight))
             client = GatewayClient(endpoints)
