@@ -131,3 +131,42 @@ def connected(address: str, credentials: grpc.ChannelCredentials | None = None,
         yield channel
     finally:
         channel.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GatewayProcess:
+    """``orchestrator-gateway`` run as scripts run it, in a subprocess; ``wait_serving()`` polls its health."""
+
+    def __init__(self, data_dir: Path, *args: str, port: int | None = None) -> None:
+        import subprocess
+        import sys
+
+        self.port = port or free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        script = Path(sys.executable).with_name("orchestrator-gateway")
+        self.process = subprocess.Popen(
+            [str(script), "--listen", self.address, "--data-dir", str(data_dir), "--grace-period", "10", *args],
+            stderr=subprocess.PIPE, text=True,
+        )
+
+    def wait_serving(self, timeout: float = 30.0) -> GatewayProcess:
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        with grpc.insecure_channel(self.address) as channel:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        return self
+
+    def stop(self, signal_number: int) -> tuple[int, str]:
+        """Send ``signal_number`` and wait: (exit status, everything logged)."""
+        self.process.send_signal(signal_number)
+        _, stderr = self.process.communicate(timeout=60)
+        return self.process.returncode, stderr
