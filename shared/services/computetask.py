@@ -56,6 +56,7 @@ from orchestrator.shared.store.indexes import (
     TASK_BY_STATUS,
     TASK_BY_WORKER_STATUS,
 )
+from orchestrator.shared.store.listing import is_attribute
 from orchestrator.shared.validation import validate_new_compute_task
 
 if TYPE_CHECKING:
@@ -150,8 +151,12 @@ class ComputeTaskService:
         """
         flt = param.filter
         page = PageRequest(param.page_token, param.page_size)
-        if (flt.status and flt.status not in STATUS_NAMES) or (flt.category and flt.category not in CATEGORY_NAMES):
-            return computetask_pb2.QueryTasksResponse()  # PAGE-7: an unknown value matches nothing
+        if (
+            (flt.status and flt.status not in STATUS_NAMES)
+            or (flt.category and flt.category not in CATEGORY_NAMES)
+            or not all(is_attribute(v) for v in (flt.worker, flt.compute_plan_key, flt.algo_key))
+        ):
+            return computetask_pb2.QueryTasksResponse()  # PAGE-7: a value no task can have matches nothing
         checks: list[Callable[[ComputeTask], bool]] = []
         if flt.compute_plan_key:
             index, prefix = TASK_BY_PLAN, [flt.compute_plan_key]

@@ -9,6 +9,7 @@ from orchestrator.shared.errors import InternalError
 from orchestrator.shared.store.documents import DocumentStore, IndexPage, PageRequest
 from orchestrator.shared.store.indexes import MODEL_BY_CATEGORY, MODEL_BY_DATE, MODEL_BY_TASK
 from orchestrator.shared.store.keys import sortable_time
+from orchestrator.shared.store.listing import is_attribute
 
 KIND: Final = "model"
 
@@ -45,6 +46,8 @@ class ModelStore:
 
     def of_task(self, task_key: str) -> list[model_pb2.Model]:
         """Models produced by a task, by creation date then key (MODEL-10)."""
+        if not is_attribute(task_key):
+            return []  # PAGE-7: no task has such a key
         keys = [attributes[1] for attributes in self.docs.index_entries(MODEL_BY_TASK, [task_key])]
         return [self._load(key) for key in keys]
 

@@ -9,6 +9,7 @@ from orchestrator.shared.errors import InternalError
 from orchestrator.shared.store.documents import DocumentStore, PageRequest
 from orchestrator.shared.store.indexes import PERFORMANCE_BY_DATE, PERFORMANCE_BY_METRIC, PERFORMANCE_BY_TASK
 from orchestrator.shared.store.keys import descending, sortable_time
+from orchestrator.shared.store.listing import is_attribute
 
 KIND: Final = "performance"
 
@@ -51,6 +52,8 @@ class PerformanceStore:
     def page(self, task_key: str, metric_key: str, page: PageRequest
              ) -> tuple[list[performance_pb2.Performance], str]:
         """One page of performances matching the non-empty keys, in PERF-12 order."""
+        if not (is_attribute(task_key) and is_attribute(metric_key)):
+            return [], ""  # PAGE-7: a value no performance can have matches nothing
         if task_key:
             index, prefix = PERFORMANCE_BY_TASK, [task_key]
         elif metric_key:

@@ -707,6 +707,7 @@ def _by_date_then_key(*refs: str) -> list[str]:
         ({"compute_plan_key": key("cp"), "algo_key": key("aggregate algo"), "worker": ORG2,
           "status": T.STATUS_WAITING, "category": T.TASK_AGGREGATE}, "e"),
         ({"compute_plan_key": "not a uuid"}, ""),
+        ({"worker": "no\x00such"}, ""),
         ({"status": 42}, ""),
     ],
 )

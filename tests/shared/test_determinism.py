@@ -1,9 +1,9 @@
-"""Determinism: one realistic scenario on two fresh ledgers writes byte-identical state and event logs.
+"""Determinism: one realistic scenario on two fresh ledgers writes byte-identical state and event logs."""
 
-Endorsing peers must agree on every write set (DESIGN.md), so the domain may not depend on the
-wall clock, randomness or hash order. The scenario runs once in this process and once in a child
-process with another ``PYTHONHASHSEED``, so set or dict order leaking into output would show.
-"""
+# Endorsing peers must agree on every write set (DESIGN.md), so the domain may not depend on the
+# wall clock, randomness or hash order. The scenario runs twice in this process and once in each of
+# two child processes with different ``PYTHONHASHSEED`` values, so set or dict order leaking into
+# output would show.
 
 from __future__ import annotations
 

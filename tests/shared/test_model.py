@@ -282,6 +282,8 @@ def test_query_models_by_category_in_date_then_key_order__MODEL_9(net: Network) 
 
 def test_output_models_by_date_then_key_disabled_included_unknown_task_empty__MODEL_10(net: Network) -> None:
     assert output_models(net, "nope") == []
+    response = net.org1.get_compute_task_output_models(model_pb2.GetComputeTaskModelsParam(compute_task_key="a\x00b"))
+    assert not response.models
     register(net.org1, new_composite_task("c"))
     produce(net, "c", ("trunk", SIMPLE), ("head", HEAD))
     assert output_models(net, "c") == [key("trunk"), key("head")]

@@ -1,9 +1,8 @@
-"""A failing call writes nothing: state and event log are unchanged afterwards, whatever the failure (GEN-4, ERR-4).
+"""A failing call writes nothing: state and event log are unchanged, whatever the failure (GEN-4, ERR-4)."""
 
-Each case first performs successful writes inside the failing call where it can (tasks created
-before a later one fails, a task completed before a later model fails, tasks cancelled before one
-refuses), so a leak of the call's overlay would show.
-"""
+# Where it can, each case first succeeds at writes inside the failing call (tasks created before a
+# later one fails, a task completed before a later model fails, tasks cancelled before one refuses),
+# so a leak of the call's overlay would show.
 
 from __future__ import annotations
 

@@ -172,6 +172,7 @@ def test_query_order_is_date_then_metric_desc_then_task_desc__PERF_12(net: Netwo
     one = query(net, compute_task_key=key("t2"), metric_key=key("metric algo")).Performances
     assert [(p.compute_task_key, p.metric_key) for p in one] == [(key("t2"), key("metric algo"))]
     assert not query(net, compute_task_key=key("nope")).Performances
+    assert not query(net, metric_key="not\x00a key").Performances
 
 
 def test_ties_in_one_call_order_by_metric_then_task_descending__PERF_12(net: Network) -> None:
