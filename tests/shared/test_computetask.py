@@ -75,12 +75,22 @@ def test_empty_batch_is_a_bad_request__TASK_1(net: Network) -> None:
         register(net.org1)
 
 
-def test_every_task_is_validated_before_any_state_is_read__TASK_2(net: Network) -> None:
+def test_every_task_is_validated_before_any_state_is_read__TASK_2_TASK_9(net: Network) -> None:
     unknown_plan = new_train_task("a", plan="no such plan")
     invalid = new_train_task("b")
     invalid.algo_key = "NOT-A-UUID"
     with pytest.raises(InvalidAssetError, match=r"^OE0101: computetask is not valid"):
         register(net.org1, unknown_plan, invalid)
+
+
+@pytest.mark.parametrize(
+    "invalid",
+    [new_train_task(samples=[]), new_aggregate_task(worker=""), new_test_task(metrics=[])],
+    ids=["train without samples", "aggregate without worker", "test without metrics"],
+)
+def test_the_data_variant_is_validated__TASK_10(net: Network, invalid: T.NewComputeTask) -> None:
+    with pytest.raises(InvalidAssetError, match=r"^OE0101: computetask is not valid"):
+        register(net.org1, invalid)
 
 
 def test_tasks_are_sorted_parents_first_in_upstream_fifo_order__TASK_4_TASK_7(net: Network) -> None:
@@ -304,7 +314,7 @@ def test_worker_is_the_data_manager_owner_or_the_named_aggregator__TASK_24(net: 
     assert (aggregate.owner, aggregate.worker) == (ORG1, ORG2)
 
 
-def test_processing_follows_the_data_variant_checks_follow_the_category__TASK_25(net: Network) -> None:
+def test_processing_follows_the_data_variant_checks_follow_the_category__TASK_11_TASK_25(net: Network) -> None:
     mismatched = new_composite_task(algo="simple algo")
     mismatched.category = T.TASK_TRAIN
     del mismatched.outputs["shared"]
@@ -390,7 +400,7 @@ def test_the_task_embeds_the_stored_algo__TASK_30(net: Network) -> None:
     assert task.algo == net.org1.get_algo(algo_pb2.GetAlgoParam(key=key("simple algo")))
 
 
-def test_train_task_fields__TASK_32(net: Network) -> None:
+def test_train_task_fields__TASK_19c_TASK_32(net: Network) -> None:
     (task,) = register(net.org1, new_train_task(dm="dm2", samples=["ds2"]))
     assert task.WhichOneof("data") == "train"
     assert (task.train.data_manager_key, list(task.train.data_sample_keys)) == (key("dm2"), [key("ds2")])
@@ -499,7 +509,7 @@ def test_inputs_do_not_make_parents__TASK_39(net: Network) -> None:
 # -- 9.7 parent outputs against the worker -----------------------------------------------------------
 
 
-def test_parent_model_must_be_processable_by_the_worker__TASK_40_TASK_42(net: Network) -> None:
+def test_parent_model_must_be_processable_by_the_worker__TASK_19f_TASK_40_TASK_42(net: Network) -> None:
     register(net.org1, new_train_task("parent", outputs={"model": restricted()}))
     with pytest.raises(PermissionDeniedError, match=rf'"{key("parent")}".*"{ORG2}"'):
         register(net.org1, new_train_task("child", parents=["parent"], dm="dm2", samples=["ds2"]))
@@ -600,7 +610,7 @@ def _on_dm2(task: T.NewComputeTask) -> T.NewComputeTask:
 # -- 9.8 outputs ---------------------------------------------------------------------------------------
 
 
-def test_an_output_the_algo_does_not_declare_is_invalid__TASK_45(net: Network) -> None:
+def test_an_output_the_algo_does_not_declare_is_invalid__TASK_19d_TASK_45(net: Network) -> None:
     expected = r'unknown task output: this identifier was not declared in the Algo: "extra"$'
     with pytest.raises(InvalidAssetError, match=expected):
         register(net.org1, new_train_task(outputs={"model": public(), "extra": public()}))
@@ -631,7 +641,7 @@ def test_test_task_outputs_follow_its_first_metric__TASK_45(net: Network) -> Non
     assert list(task.outputs) == ["performance"]
 
 
-def test_legacy_permission_fields_mirror_the_outputs__TASK_46(net: Network) -> None:
+def test_legacy_permission_fields_mirror_the_outputs__TASK_19e_TASK_46(net: Network) -> None:
     train, composite = register(net.org1, new_train_task(), new_composite_task())
     (aggregate,) = register(net.org1, new_aggregate_task(parents=["task"]))
     assert train.train.model_permissions == train.outputs["model"].permissions
