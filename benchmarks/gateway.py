@@ -1,8 +1,7 @@
-"""Gateway benchmarks over real gRPC: a gateway subprocess on loopback, clients in this process.
+"""Gateway benchmarks over real gRPC: a gateway subprocess on loopback, clients in this process."""
 
-Run from the repository root: ``.venv/bin/python benchmarks/gateway.py`` (``--help`` for
-options). Figures go to stdout; nothing is asserted (tests never time anything).
-"""
+# Run from the repository root: ``.venv/bin/python benchmarks/gateway.py`` (``--help`` for
+# options). Figures go to stdout; nothing is asserted (tests never time anything).
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from orchestrator.gateway.config import ConfigError, load_config
 from orchestrator.gateway.invoke import ModeNotAvailableError
-from orchestrator.gateway.invoke.embedded import DataDirInUseError
+from orchestrator.gateway.invoke.base import DataDirInUseError
 from orchestrator.gateway.logs import configure_logging
 from orchestrator.gateway.server import serve
 

@@ -1,13 +1,12 @@
-"""Gateway configuration: command-line flags, ``ORCHESTRATOR_*`` variables and an optional YAML file.
+"""Gateway configuration: command-line flags, ``ORCHESTRATOR_*`` variables and an optional YAML file."""
 
-Precedence, highest first: flag, environment variable, YAML file (``--config``), default.
-Every flag ``--some-option`` has the variable ``ORCHESTRATOR_SOME_OPTION`` and the YAML key
-``some_option``; repeatable flags take a comma-separated variable
-(``ORCHESTRATOR_ORG_CA=Org1MSP=a.pem,Org2MSP=b.pem``). The YAML file also holds the channel
-configuration (who may use which channel, upstream's ``channels:`` file, in its short form
-``{channel: [MSPID, ...]}`` or the long form ``{channel: {organizations: [...], chaincodes: [...]}}``)
-and, for the Fabric mode, an ``organizations:`` section kept as given.
-"""
+# Precedence, highest first: flag, environment variable, YAML file (``--config``), default.
+# Every flag ``--some-option`` has the variable ``ORCHESTRATOR_SOME_OPTION`` and the YAML key
+# ``some_option``; repeatable flags take a comma-separated variable
+# (``ORCHESTRATOR_ORG_CA=Org1MSP=a.pem,Org2MSP=b.pem``). The YAML file also holds the channel
+# configuration (who may use which channel, upstream's ``channels:`` file, in its short form
+# ``{channel: [MSPID, ...]}`` or the long form ``{channel: {organizations: [...], chaincodes: [...]}}``)
+# and, for the Fabric mode, an ``organizations:`` section kept as given.
 
 from __future__ import annotations
 

@@ -1,13 +1,12 @@
-"""Event subscriptions: history from the store, then live events, without gap or duplicate.
+"""Event subscriptions: history from the store, then live events, without gap or duplicate."""
 
-Per event log, one *feed* thread follows the log and hands each new batch to the event loop,
-which appends it to every live subscriber's bounded buffer. Writers only notify a condition:
-nothing they do waits for a subscriber. A subscriber whose buffer overflows is marked
-*lagging*: it drains its buffer, reads the store from its last position (like a new
-subscriber replaying history) and goes live again once it has reached what the feed
-published. Positions are ledger sequence numbers, so the switch between store and buffer can
-neither skip nor repeat an event.
-"""
+# Per event log, one *feed* thread follows the log and hands each new batch to the event loop,
+# which appends it to every live subscriber's bounded buffer. Writers only notify a condition:
+# nothing they do waits for a subscriber. A subscriber whose buffer overflows is marked
+# *lagging*: it drains its buffer, reads the store from its last position (like a new
+# subscriber replaying history) and goes live again once it has reached what the feed
+# published. Positions are ledger sequence numbers, so the switch between store and buffer can
+# neither skip nor repeat an event.
 
 from __future__ import annotations
 

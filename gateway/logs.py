@@ -1,8 +1,7 @@
-"""Log set-up: text or JSON lines, each carrying the request id of the call that wrote it.
+"""Log set-up: text or JSON lines, each carrying the request id of the call that wrote it."""
 
-The request id lives in a context variable set by the request-id interceptor, so any line
-logged while serving a call (the domain's included) names that call; ``-`` outside calls.
-"""
+# The request id lives in a context variable set by the request-id interceptor, so any line
+# logged while serving a call (the domain's included) names that call; ``-`` outside calls.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Prometheus metrics of the gateway and the HTTP endpoint serving them, with liveness and readiness.
+"""Prometheus metrics of the gateway and the HTTP endpoint serving them, with liveness and readiness."""
 
-Names follow go-grpc-prometheus (``grpc_server_handled_total`` …), which upstream exported,
-so existing dashboards keep working. Each gateway has its own registry: several gateways in
-one process (tests) do not share counters.
-"""
+# Names follow go-grpc-prometheus (``grpc_server_handled_total`` …), which upstream exported,
+# so existing dashboards keep working. Each gateway has its own registry: several gateways in
+# one process (tests) do not share counters.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""The gateway server: gRPC API, health, reflection, metrics, TLS, and an orderly shutdown.
+"""The gateway server: gRPC API, health, reflection, metrics, TLS, and an orderly shutdown."""
 
-Shutdown (SIGTERM/SIGINT or :meth:`Gateway.stop`): health turns NOT_SERVING and readiness
-false, event streams end cleanly, the server stops accepting calls and gives in-flight ones
-the grace period, the ledger threads finish what they run, then the ledgers close.
-"""
+# Shutdown (SIGTERM/SIGINT or :meth:`Gateway.stop`): health turns NOT_SERVING and readiness
+# false, event streams end cleanly, the server stops accepting calls and gives in-flight ones
+# the grace period, the ledger threads finish what they run, then the ledgers close.
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""The API servicers, derived from the service descriptors: one generic path for every RPC.
+"""The API servicers, derived from the service descriptors: one generic path for every RPC."""
 
-Each unary RPC becomes a contract invocation by its chaincode function name
-(:mod:`orchestrator.shared.functions`): read-only ones are evaluated, the others submitted.
-``QueryEvents`` and ``SubscribeToEvents`` are served from the event log (``GATEWAY_SERVED``).
-Requests arrive as raw bytes and are parsed here, so a malformed message is an
-INVALID_ARGUMENT with the reason, not gRPC's opaque INTERNAL. Adding an RPC to ``proto/``
-needs no code here.
-"""
+# Each unary RPC becomes a contract invocation by its chaincode function name
+# (:mod:`orchestrator.shared.functions`): read-only ones are evaluated, the others submitted.
+# ``QueryEvents`` and ``SubscribeToEvents`` are served from the event log (``GATEWAY_SERVED``).
+# Requests arrive as raw bytes and are parsed here, so a malformed message is an
+# INVALID_ARGUMENT with the reason, not gRPC's opaque INTERNAL. Adding an RPC to ``proto/``
+# needs no code here.
 
 from __future__ import annotations
 

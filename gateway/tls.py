@@ -1,9 +1,8 @@
-"""TLS material: server credentials, and which organization's CA issued a client certificate.
+"""TLS material: server credentials, and which organization's CA issued a client certificate."""
 
-The ``mspid`` check goes by signature, not by name: a client certificate belongs to
-organization X when X's CA certificate names it as issuer *and* its key verifies the
-certificate's signature. Subject names alone can be forged by any CA the server trusts.
-"""
+# The ``mspid`` check goes by signature, not by name: a client certificate belongs to
+# organization X when X's CA certificate names it as issuer *and* its key verifies the
+# certificate's signature. Subject names alone can be forged by any CA the server trusts.
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""A backend's view of the gateway: readable RPC calls over real gRPC, and a gateway to call.
+"""A backend's view of the gateway: readable RPC calls over real gRPC, and a gateway to call."""
 
-``client.register_algo(msg)`` calls ``/orchestrator.AlgoService/RegisterAlgo`` with the headers
-``mspid``, ``channel``, ``chaincode`` of the client, like tests/network.py does in-process:
-the method name is the domain handler's name, resolved through
-:mod:`orchestrator.shared.functions`. Failures surface as ``grpc.RpcError`` (code, details).
-"""
+# ``client.register_algo(msg)`` calls ``/orchestrator.AlgoService/RegisterAlgo`` with the headers
+# ``mspid``, ``channel``, ``chaincode`` of the client, like tests/network.py does in-process:
+# the method name is the domain handler's name, resolved through
+# :mod:`orchestrator.shared.functions`. Failures surface as ``grpc.RpcError`` (code, details).
 
 from __future__ import annotations
 

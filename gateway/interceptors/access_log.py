@@ -1,7 +1,6 @@
-"""One INFO line per RPC: method, mspid, channel, status, duration, request id (via the log filter).
+"""One INFO line per RPC: method, mspid, channel, status, duration, request id (via the log filter)."""
 
-Never the payloads: they carry asset addresses and permissions.
-"""
+# Never the payloads: they carry asset addresses and permissions.
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""The one place where exceptions become gRPC statuses.
+"""The one place where exceptions become gRPC statuses."""
 
-- domain errors (``OrcError``, ``IllegalTransitionError``) and chaincode error texts
-  (``ChaincodeError``): by the code in their text, :func:`orchestrator.shared.errors.status_name_for`
-  (ERR-1; no code: UNKNOWN, ERR-2); the message is the domain text, code first;
-- ``InvocationError`` (transport) and :class:`RejectedCall` (gateway checks): their own status;
-- anything else: INTERNAL ``internal error``; the traceback goes to the log only, with the
-  request id the client can quote.
-"""
+# - domain errors (``OrcError``, ``IllegalTransitionError``) and chaincode error texts
+#   (``ChaincodeError``): by the code in their text, :func:`orchestrator.shared.errors.status_name_for`
+#   (ERR-1; no code: UNKNOWN, ERR-2); the message is the domain text, code first;
+# - ``InvocationError`` (transport) and :class:`RejectedCall` (gateway checks): their own status;
+# - anything else: INTERNAL ``internal error``; the traceback goes to the log only, with the
+#   request id the client can quote.
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Headers ``mspid``, ``channel``, ``chaincode`` (api.md 5) and who may use which channel.
+"""Headers ``mspid``, ``channel``, ``chaincode`` (api.md 5) and who may use which channel."""
 
-Checks, in upstream's order: ``mspid`` (exactly one non-empty value, else upstream's
-``OE0003`` FAILED_PRECONDITION), ``channel`` (exactly one, a Fabric channel name), membership
-of the organization in the channel configuration, then ``chaincode``. Where upstream answered
-UNKNOWN — which backends retry forever — this answers INVALID_ARGUMENT (header missing or
-malformed) or PERMISSION_DENIED (not a member) with a message naming the problem.
-"""
+# Checks, in upstream's order: ``mspid`` (exactly one non-empty value, else upstream's
+# ``OE0003`` FAILED_PRECONDITION), ``channel`` (exactly one, a Fabric channel name), membership
+# of the organization in the channel configuration, then ``chaincode``. Where upstream answered
+# UNKNOWN — which backends retry forever — this answers INVALID_ARGUMENT (header missing or
+# malformed) or PERMISSION_DENIED (not a member) with a message naming the problem.
 
 from __future__ import annotations
 

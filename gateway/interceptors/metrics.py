@@ -1,8 +1,7 @@
-"""Prometheus: RPCs started and handled by status code, handling time, RPCs in flight.
+"""Prometheus: RPCs started and handled by status code, handling time, RPCs in flight."""
 
-Sits outside the error interceptor, so it sees the final status of every call, including
-refused ones; a cancelled call counts as CANCELLED.
-"""
+# Sits outside the error interceptor, so it sees the final status of every call, including
+# refused ones; a cancelled call counts as CANCELLED.
 
 from __future__ import annotations
 

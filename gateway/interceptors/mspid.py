@@ -1,10 +1,9 @@
-"""With mutual TLS: the ``mspid`` header must name the organization whose CA signed the client certificate.
+"""With mutual TLS: the ``mspid`` header must name the organization whose CA signed the client certificate."""
 
-Runs before the header checks, so a client cannot even learn channel membership as another
-organization. It checks only calls carrying exactly one ``mspid`` (the headers interceptor
-rejects the others) and answers PERMISSION_DENIED with upstream's ``OE0102: invalid MSPID: …``
-texts, before anything is invoked.
-"""
+# Runs before the header checks, so a client cannot even learn channel membership as another
+# organization. It checks only calls carrying exactly one ``mspid`` (the headers interceptor
+# rejects the others) and answers PERMISSION_DENIED with upstream's ``OE0102: invalid MSPID: …``
+# texts, before anything is invoked.
 
 from __future__ import annotations
 

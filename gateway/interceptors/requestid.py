@@ -1,7 +1,6 @@
-"""Request id: the ``reqid`` header when sent exactly once, otherwise 8 random hex digits (api.md 5.1).
+"""Request id: the ``reqid`` header when sent exactly once, otherwise 8 random hex digits (api.md 5.1)."""
 
-It opens the call record every other interceptor uses and sets the id for log lines.
-"""
+# It opens the call record every other interceptor uses and sets the id for log lines.
 
 from __future__ import annotations
 

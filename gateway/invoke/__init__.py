@@ -1,8 +1,7 @@
-"""Invokers by mode: a registry so that a new mode (Fabric) plugs in without touching the servicers.
+"""Invokers by mode: a registry so that a new mode (Fabric) plugs in without touching the servicers."""
 
-``register_mode("fabric", factory, chaincode_header_required=True)`` from the module that
-implements it; :func:`create_invoker` builds the invoker the configuration asks for.
-"""
+# ``register_mode("fabric", factory, chaincode_header_required=True)`` from the module that
+# implements it; :func:`create_invoker` builds the invoker the configuration asks for.
 
 from __future__ import annotations
 

@@ -1,17 +1,16 @@
-"""The invocation seam: what servicers need from a ledger, keyed by (mspid, channel, chaincode).
+"""The invocation seam: what servicers need from a ledger, keyed by (mspid, channel, chaincode)."""
 
-Servicers are written once against :class:`Invoker`; the embedded invoker runs the contract
-in-process on SQLite, a Fabric invoker sends signed proposals to peers. Failures come back in
-one of three shapes, all mapped to a gRPC status by ``interceptors/errors.py`` alone:
-
-- domain exceptions (:class:`~orchestrator.shared.errors.OrcError`,
-  :class:`~orchestrator.shared.errors.IllegalTransitionError`), raised as they are by the
-  embedded invoker;
-- :class:`ChaincodeError`, the error text a chaincode returned (Fabric only returns text;
-  its code prefix decides the status, ERR-1);
-- :class:`InvocationError`, a transport-level failure with an explicit status
-  (ABORTED after exhausted MVCC retries, UNAVAILABLE, DEADLINE_EXCEEDED …).
-"""
+# Servicers are written once against :class:`Invoker`; the embedded invoker runs the contract
+# in-process on SQLite, a Fabric invoker sends signed proposals to peers. Failures come back in
+# one of three shapes, all mapped to a gRPC status by ``interceptors/errors.py`` alone:
+#
+# - domain exceptions (:class:`~orchestrator.shared.errors.OrcError`,
+#   :class:`~orchestrator.shared.errors.IllegalTransitionError`), raised as they are by the
+#   embedded invoker;
+# - :class:`ChaincodeError`, the error text a chaincode returned (Fabric only returns text;
+#   its code prefix decides the status, ERR-1);
+# - :class:`InvocationError`, a transport-level failure with an explicit status
+#   (ABORTED after exhausted MVCC retries, UNAVAILABLE, DEADLINE_EXCEEDED …).
 
 from __future__ import annotations
 
@@ -58,6 +57,10 @@ class InvocationError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class DataDirInUseError(RuntimeError):
+    """Another gateway holds the data directory (its ledgers or event logs): one writer per directory."""
 
 
 class ChaincodeError(Exception):

@@ -1,10 +1,9 @@
-"""The embedded invoker: the contract in-process, one SQLite ledger per (channel, chaincode).
+"""The embedded invoker: the contract in-process, one SQLite ledger per (channel, chaincode)."""
 
-It runs exactly what the chaincode runs (:func:`orchestrator.shared.contract.invoke` on the
-envelope the gateway built), so embedded-mode tests exercise the dispatch and the argument
-encoding too. Ledgers open lazily on first use; the data directory is locked so that two
-gateways never write the same files.
-"""
+# It runs exactly what the chaincode runs (:func:`orchestrator.shared.contract.invoke` on the
+# envelope the gateway built), so embedded-mode tests exercise the dispatch and the argument
+# encoding too. Ledgers open lazily on first use; the data directory is locked so that two
+# gateways never write the same files.
 
 from __future__ import annotations
 
@@ -19,11 +18,13 @@ from typing import IO, Final
 
 import grpc
 
-from orchestrator.gateway.invoke.base import InvocationError, Target, invalid_names
+from orchestrator.gateway.invoke.base import DataDirInUseError, InvocationError, Target, invalid_names
 from orchestrator.gateway.ledger.eventlog import EventLog
 from orchestrator.gateway.ledger.sqlite import SqliteLedger
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_CHAINCODE", "DataDirInUseError", "EmbeddedInvoker"]
 
 #: Chaincode name of a channel's ledger when the ``chaincode`` header is absent and no default is configured.
 DEFAULT_CHAINCODE: Final = "default"
@@ -126,10 +127,6 @@ class EmbeddedInvoker:
     def open_ledgers(self) -> list[tuple[str, str]]:
         """(channel, chaincode) of every open ledger."""
         return sorted(self._ledgers)
-
-
-class DataDirInUseError(RuntimeError):
-    """Another gateway holds the data directory: two writers would corrupt nothing but lose the lock's guarantees."""
 
 
 def _lock_data_dir(data_dir: Path) -> IO[str]:

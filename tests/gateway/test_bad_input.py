@@ -1,11 +1,10 @@
-"""Bad input on every RPC: malformed bytes and invalid messages get a clear status and change nothing.
+"""Bad input on every RPC: malformed bytes and invalid messages get a clear status and change nothing."""
 
-A table-driven sweep sends undecodable bytes and empty messages to every method; a
-property-based sweep (hypothesis) sends messages generated from the request descriptors,
-with keys drawn from assets that exist and from ones that do not, so calls get past
-validation into the checks behind it. Whatever a call answers, it is never INTERNAL, and a
-call that fails leaves the ledger (state, transactions, events) byte-for-byte unchanged.
-"""
+# A table-driven sweep sends undecodable bytes and empty messages to every method; a
+# property-based sweep (hypothesis) sends messages generated from the request descriptors,
+# with keys drawn from assets that exist and from ones that do not, so calls get past
+# validation into the checks behind it. Whatever a call answers, it is never INTERNAL, and a
+# call that fails leaves the ledger (state, transactions, events) byte-for-byte unchanged.
 
 from __future__ import annotations
 
