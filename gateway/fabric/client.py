@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import grpc
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import events_pb2
 from google.protobuf.message import Message
 
 from orchestrator.gateway.fabric.errors import ErrorDetail, GatewayError, details_of
@@ -68,13 +70,18 @@ class _Peer:
             request_serializer=gateway_pb2.SignedChaincodeEventsRequest.SerializeToString,
             response_deserializer=gateway_pb2.ChaincodeEventsResponse.FromString,
         )
+        self.deliver_filtered = endpoint.channel.stream_stream(
+            "/protos.Deliver/DeliverFiltered",
+            request_serializer=common_pb2.Envelope.SerializeToString,
+            response_deserializer=events_pb2.DeliverResponse.FromString,
+        )
 
     def detail(self, message: str) -> ErrorDetail:
         return ErrorDetail(self.endpoint.address, self.endpoint.mspid, message)
 
 
 class EventStream:
-    """An open ``ChaincodeEvents`` stream on one peer; iterate for responses, ``close()`` to end it."""
+    """An open event stream on one peer (``ChaincodeEvents``, ``DeliverFiltered``): iterate, ``close()`` to end."""
 
     def __init__(self, peer: _Peer, call: Any, on_close: Callable[[], None]) -> None:
         self.address = peer.endpoint.address
@@ -83,7 +90,7 @@ class EventStream:
         self._closed = False
         self._lock = threading.Lock()
 
-    def __iter__(self) -> Iterator[gateway_pb2.ChaincodeEventsResponse]:
+    def __iter__(self) -> Iterator[Any]:
         return self._call  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -172,6 +179,16 @@ class GatewayClient:
         peer.slots.acquire()
         call = peer.chaincode_events(request)
         return EventStream(peer, call, peer.slots.release)
+
+    def open_filtered_blocks(self, envelope: common_pb2.Envelope, *, skip: Sequence[str] = ()) -> EventStream:
+        """Open a ``Deliver.DeliverFiltered`` stream (block numbers and transaction validation codes).
+
+        The Deliver service has its own limit on a peer, so the stream takes none of our Gateway slots.
+        """
+        peers = [peer for peer in self._order() if peer.endpoint.address not in skip] or self._order()
+        peer = peers[0]
+        call = peer.deliver_filtered(iter([envelope]))
+        return EventStream(peer, call, lambda: None)
 
     def report_unreachable(self, address: str) -> None:
         """Set an endpoint aside after a stream on it failed."""

@@ -1,13 +1,38 @@
-"""Commit status: the signed request that asks a peer how a submitted transaction was validated, and its answer."""
+"""Commit status: the signed per-transaction request, and a listener that learns every status from filtered blocks.
+
+Asking ``CommitStatus`` once per transaction costs a signature and a round trip each. A
+channel's :class:`CommitListener` instead follows one ``Deliver.DeliverFiltered`` stream (as the
+official clients' filtered block events do): each block lists its transactions with their
+validation codes, so a submitted transaction's status arrives with its block, whatever the
+number of calls in flight. A transaction is watched *before* it is submitted, and the stream
+resumes after the last block it delivered, so no status can be missed; whenever the stream is
+not positioned (starting, reconnecting) callers fall back to ``CommitStatus``.
+"""
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
+import grpc
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
+from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import transaction_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from orchestrator.gateway.fabric.signing import SigningIdentity
+
+if TYPE_CHECKING:
+    from orchestrator.gateway.fabric.network import Network
+
+logger = logging.getLogger(__name__)
+
+_LAST_BLOCK: Final = 2**64 - 1
 
 
 def signed_commit_status_request(identity: SigningIdentity, channel: str, tx_id: str
@@ -17,6 +42,23 @@ def signed_commit_status_request(identity: SigningIdentity, channel: str, tx_id:
         transaction_id=tx_id, channel_id=channel, identity=identity.creator
     ).SerializeToString()
     return gateway_pb2.SignedCommitStatusRequest(request=request, signature=identity.sign(request))
+
+
+def signed_seek_envelope(identity: SigningIdentity, channel: str, start_block: int | None) -> common_pb2.Envelope:
+    """A signed Deliver request for blocks from ``start_block`` (``None``: the newest) on, without end."""
+    start = (ab_pb2.SeekPosition(newest=ab_pb2.SeekNewest()) if start_block is None
+             else ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=start_block)))
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    header = common_pb2.Header(
+        channel_header=common_pb2.ChannelHeader(
+            type=common_pb2.DELIVER_SEEK_INFO, timestamp=Timestamp(seconds=seconds, nanos=nanos), channel_id=channel,
+            epoch=0,
+        ).SerializeToString(),
+        signature_header=common_pb2.SignatureHeader(creator=identity.creator).SerializeToString(),
+    )
+    seek = ab_pb2.SeekInfo(start=start, stop=ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=_LAST_BLOCK)))
+    payload = common_pb2.Payload(header=header, data=seek.SerializeToString()).SerializeToString()
+    return common_pb2.Envelope(payload=payload, signature=identity.sign(payload))
 
 
 @dataclass(frozen=True)
@@ -32,4 +74,130 @@ class Status:
         return self.code == transaction_pb2.VALID
 
 
-__all__ = ["Status", "signed_commit_status_request"]
+class Watch:
+    """One submitted transaction awaiting its status from the listener."""
+
+    __slots__ = ("_event", "broken", "status", "tx_id")
+
+    def __init__(self, tx_id: str) -> None:
+        self.tx_id = tx_id
+        self.status: Status | None = None
+        self.broken = False  # the stream failed: ask CommitStatus instead
+        self._event = threading.Event()
+
+    def _settle(self, status: Status | None) -> None:
+        self.status = status
+        self.broken = status is None
+        self._event.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the watch settled (a status, or broken) within ``timeout``."""
+        return self._event.wait(max(timeout, 0.0))
+
+
+class CommitListener:
+    """Every transaction status of one channel, read from one peer's filtered blocks in a background thread."""
+
+    def __init__(self, network: Network, *, backoff: float = 0.05, backoff_max: float = 5.0) -> None:
+        self._network = network
+        self._backoff = backoff
+        self._backoff_max = backoff_max
+        self._lock = threading.Lock()
+        self._watches: dict[str, Watch] = {}
+        self._position: int | None = None  # last block delivered
+        self._healthy = False
+        self._stop = threading.Event()
+        self._stream = None
+        self._thread = threading.Thread(target=self._run, name=f"fabric-commits-{network.channel}", daemon=True)
+        self._thread.start()
+
+    @property
+    def positioned(self) -> bool:
+        """Whether the stream is delivering blocks: watches registered now cannot miss their block."""
+        return self._healthy
+
+    def watch(self, tx_id: str) -> Watch | None:
+        """Start watching ``tx_id`` (before submitting it); ``None`` when the stream is not positioned."""
+        with self._lock:
+            if not self._healthy:
+                return None
+            watch = self._watches[tx_id] = Watch(tx_id)
+            return watch
+
+    def forget(self, watch: Watch) -> None:
+        with self._lock:
+            if self._watches.get(watch.tx_id) is watch:
+                del self._watches[watch.tx_id]
+
+    def _break_watches(self) -> None:
+        with self._lock:
+            self._healthy = False
+            watches, self._watches = list(self._watches.values()), {}
+        for watch in watches:
+            watch._settle(None)
+
+    def _run(self) -> None:
+        backoff = self._backoff
+        failed: list[str] = []
+        client = self._network.gateway.client
+        while not self._stop.is_set():
+            start = None if self._position is None else self._position + 1
+            envelope = signed_seek_envelope(self._network.gateway.identity, self._network.channel, start)
+            try:
+                stream = client.open_filtered_blocks(envelope, skip=failed)
+            except ValueError:  # the caller closed the gRPC channels: nothing more to listen to
+                return
+            with self._lock:
+                if self._stop.is_set():
+                    stream.close()
+                    return
+                self._stream = stream
+            try:
+                for response in stream:
+                    if response.WhichOneof("Type") != "filtered_block":
+                        logger.warning("filtered blocks of %s from %s ended with status %s", self._network.channel,
+                                       stream.address, common_pb2.Status.Name(response.status))
+                        break
+                    self._deliver(response.filtered_block)
+                    backoff, failed = self._backoff, []
+            except Exception as exc:  # grpc.RpcError mostly; never let the listener die
+                if self._stop.is_set():
+                    return
+                detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)  # type: ignore[attr-defined]
+                logger.info("filtered blocks of %s from %s failed (%s), reconnecting", self._network.channel,
+                            stream.address, detail)
+                client.report_unreachable(stream.address)
+                failed.append(stream.address)
+                if len(failed) >= len(client.addresses):
+                    failed = []
+            finally:
+                stream.close()
+                self._break_watches()
+            self._stop.wait(random.uniform(backoff / 2, backoff))
+            backoff = min(backoff * 2, self._backoff_max)
+
+    def _deliver(self, block: object) -> None:
+        number = block.number  # type: ignore[attr-defined]
+        settled = []
+        with self._lock:
+            self._position = number
+            self._healthy = True
+            if self._watches:
+                for tx in block.filtered_transactions:  # type: ignore[attr-defined]
+                    watch = self._watches.pop(tx.txid, None)
+                    if watch is not None:
+                        settled.append((watch, Status(tx.txid, tx.tx_validation_code, number)))
+        for watch, status in settled:
+            watch._settle(status)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()
+        self._thread.join(timeout=10)
+        self._break_watches()
+
+
+__all__ = ["CommitListener", "Status", "Watch", "signed_commit_status_request", "signed_seek_envelope"]

@@ -17,7 +17,7 @@ import grpc
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import chaincode_event_pb2
 
-from orchestrator.gateway.fabric.commit import Status, signed_commit_status_request
+from orchestrator.gateway.fabric.commit import Status, Watch, signed_commit_status_request
 from orchestrator.gateway.fabric.errors import (
     CommitError,
     CommitStatusError,
@@ -120,17 +120,33 @@ class Contract:
             error=SubmitError, tx_id=prepared.tx_id,
         )
 
-    def commit_status(self, tx_id: str, *, deadline: float) -> Status:
+    def watch(self, tx_id: str) -> Watch | None:
+        """Watch ``tx_id``'s block on the channel's commit listener; call before submitting it."""
+        listener = self.network.commit_listener()
+        return None if listener is None else listener.watch(tx_id)
+
+    def commit_status(self, tx_id: str, *, deadline: float, watch: Watch | None = None) -> Status:
         """Wait until the transaction is committed and return how it was validated.
+
+        With a ``watch`` the status comes from the commit listener; without one (or if the
+        listener's stream fails meanwhile) from a signed ``CommitStatus`` call.
 
         Raises:
             CommitStatusError: no answer before the deadline (the transaction may still commit).
         """
+        step_deadline = self._step(deadline, self._gateway.options.commit_status_timeout)
+        if watch is not None:
+            if not watch.wait(step_deadline - time.monotonic()):
+                listener = self.network.commit_listener()
+                if listener is not None:
+                    listener.forget(watch)
+                raise CommitStatusError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                        "the transaction was not committed before the deadline", tx_id=tx_id)
+            if watch.status is not None:
+                return watch.status
         request = signed_commit_status_request(self._gateway.identity, self.channel, tx_id)
         response = self._gateway.client.call(
-            "CommitStatus", request, deadline=self._step(deadline, self._gateway.options.commit_status_timeout),
-            error=CommitStatusError, tx_id=tx_id,
-        )
+            "CommitStatus", request, deadline=step_deadline, error=CommitStatusError, tx_id=tx_id)
         return Status(tx_id, int(response.result), int(response.block_number))
 
     def submit_transaction(self, function: str, args: Sequence[bytes] = (), *, timeout: float | None = None,
@@ -144,8 +160,14 @@ class Contract:
         deadline = self._deadline(timeout, self._gateway.options.total_submit_timeout)
         proposal = self.new_proposal(function, args, is_init=is_init)
         prepared = self.endorse(proposal, deadline=deadline)
-        self.submit_prepared(prepared, deadline=deadline)
-        status = self.commit_status(proposal.tx_id, deadline=deadline)
+        watch = self.watch(proposal.tx_id)
+        try:
+            self.submit_prepared(prepared, deadline=deadline)
+        except SubmitError:
+            if watch is not None:
+                self.network.commit_listener().forget(watch)  # type: ignore[union-attr]
+            raise
+        status = self.commit_status(proposal.tx_id, deadline=deadline, watch=watch)
         if not status.successful:
             raise CommitError(proposal.tx_id, status.code, status.block_number)
         return Committed(prepared.result, proposal.tx_id, status.block_number, prepared.event)

@@ -111,6 +111,8 @@ class EventFeed:
                 logger.warning("cannot open the events of %s/%s: %s", self.channel, self.chaincode, exc)
                 self._stop.wait(backoff)
                 continue
+            except ValueError:  # the gRPC channels were closed: the gateway is shutting down
+                return
             with self._stream_lock:
                 if self._stop.is_set():
                     stream.close()

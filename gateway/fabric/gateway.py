@@ -3,7 +3,7 @@
 ``Gateway(identity, client)`` → ``get_network(channel)`` → ``get_contract(chaincode)`` →
 ``evaluate`` / ``submit``, as the official Fabric Gateway clients. The gRPC channels belong to
 the caller (one set per organization, created once and shared by every call): closing a
-Gateway never closes them.
+Gateway stops its background listeners but never closes them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class Options:
     endorse_timeout: float = 30.0
     submit_timeout: float = 10.0
     commit_status_timeout: float = 60.0
+    commit_by_blocks: bool = True  # statuses from one filtered-block stream per channel, not one call each
 
     @property
     def total_submit_timeout(self) -> float:
@@ -35,10 +36,12 @@ class Gateway:
     def __init__(
         self, identity: SigningIdentity, client: GatewayClient, *, evaluate_timeout: float = 30.0,
         endorse_timeout: float = 30.0, submit_timeout: float = 10.0, commit_status_timeout: float = 60.0,
+        commit_by_blocks: bool = True,
     ) -> None:
         self.identity = identity
         self.client = client
-        self.options = Options(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout)
+        self.options = Options(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout,
+                               commit_by_blocks)
         self._networks: dict[str, Network] = {}
 
     @property
@@ -52,7 +55,9 @@ class Gateway:
         return network
 
     def close(self) -> None:
-        """Nothing to release: the caller owns the gRPC channels."""
+        """Stop the networks' commit listeners; the gRPC channels belong to the caller and stay open."""
+        for network in list(self._networks.values()):
+            network.close()
 
     def __enter__(self) -> Gateway:
         return self

@@ -71,7 +71,7 @@ def _setting(value: str | None, environ: Mapping[str, str], name: str, flag: str
 
 
 def _contract(config_file: Path | None, mspid: str, channel: str, chaincode: str, environ: Mapping[str, str]
-              ) -> tuple[Contract, list[grpc.Channel]]:
+              ) -> tuple[Contract, Gateway, list[grpc.Channel]]:
     gateway_config = load_config(["--config", str(config_file)] if config_file else [], environ)
     base = config_file.parent if config_file else None
     fabric = parse_fabric_config(gateway_config.organizations, base_dir=base, environ=environ)
@@ -86,7 +86,7 @@ def _contract(config_file: Path | None, mspid: str, channel: str, chaincode: str
     gateway = Gateway(organization.identity, GatewayClient(endpoints), evaluate_timeout=settings.evaluate_timeout,
                       endorse_timeout=settings.endorse_timeout, submit_timeout=settings.submit_timeout,
                       commit_status_timeout=settings.commit_timeout)
-    return gateway.get_network(channel).get_contract(chaincode), channels
+    return gateway.get_network(channel).get_contract(chaincode), gateway, channels
 
 
 def _answers(contract: Contract, timeout: float) -> bool:
@@ -131,7 +131,7 @@ def _initialize(contract: Contract, timeout: float) -> str:
 def run(mspid: str, channel: str, chaincode: str, *, config_file: Path | None, timeout: float,
         environ: Mapping[str, str]) -> int:
     """Wait, initialize, report; the exit status."""
-    contract, channels = _contract(config_file, mspid, channel, chaincode, environ)
+    contract, gateway, channels = _contract(config_file, mspid, channel, chaincode, environ)
     deadline = time.monotonic() + timeout
     backoff, last = 0.2, "no attempt"
     try:
@@ -156,6 +156,7 @@ def run(mspid: str, channel: str, chaincode: str, *, config_file: Path | None, t
             time.sleep(max(0.0, min(random.uniform(backoff / 2, backoff), deadline - time.monotonic())))
             backoff = min(backoff * 2, 10.0)
     finally:
+        gateway.close()
         for channel_ in channels:
             channel_.close()
 

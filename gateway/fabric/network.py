@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from fabric_protos.gateway import gateway_pb2
 from fabric_protos.orderer import ab_pb2
 
 from orchestrator.gateway.fabric.client import EventStream
+from orchestrator.gateway.fabric.commit import CommitListener
 from orchestrator.gateway.fabric.contract import Contract
 from orchestrator.gateway.fabric.errors import ChaincodeEventsError, details_of
 from orchestrator.gateway.fabric.signing import SigningIdentity
@@ -73,9 +75,30 @@ class Network:
     def __init__(self, gateway: Gateway, channel: str) -> None:
         self.gateway = gateway
         self.channel = channel
+        self._listener: CommitListener | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
     def get_contract(self, chaincode: str) -> Contract:
         return Contract(self, chaincode)
+
+    def commit_listener(self) -> CommitListener | None:
+        """The channel's commit listener (started on first use), or ``None`` when the gateway asks status per call."""
+        if not self.gateway.options.commit_by_blocks or self._closed:
+            return None
+        if self._listener is None:
+            with self._lock:
+                if self._listener is None and not self._closed:
+                    self._listener = CommitListener(self)
+        return self._listener
+
+    def close(self) -> None:
+        """Stop the commit listener (the gRPC channels belong to the caller)."""
+        with self._lock:
+            self._closed = True
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
 
     def chaincode_events(self, chaincode: str, *, start_block: int | None = None, after_transaction_id: str = "",
                          skip_peers: Sequence[str] = ()) -> ChaincodeEvents:

@@ -205,9 +205,12 @@ class FabricInvoker:
                     raise self._mapped(exc, target) from None
                 failures += 1
                 continue
+            watch = contract.watch(prepared.tx_id)
             try:
                 contract.submit_prepared(prepared, deadline=deadline)
             except SubmitError as exc:
+                if watch is not None:
+                    contract.network.commit_listener().forget(watch)  # type: ignore[union-attr]
                 if exc.code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE):
                     in_doubt.append(prepared)  # the orderer may have it
                     done = self._resolve(target, contract, in_doubt, deadline)
@@ -217,7 +220,7 @@ class FabricInvoker:
                         raise self._deadline_error(in_doubt) from None
                 raise self._mapped(exc, target) from None
             try:
-                status = contract.commit_status(prepared.tx_id, deadline=deadline)
+                status = contract.commit_status(prepared.tx_id, deadline=deadline, watch=watch)
             except CommitStatusError as exc:
                 in_doubt.append(prepared)
                 if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED and time.monotonic() < deadline:
@@ -363,6 +366,8 @@ class FabricInvoker:
             feeds, self._feeds = list(self._feeds.values()), {}
         for feed in feeds:
             feed.close()
+        for gateway in self.gateways.values():
+            gateway.close()
         for channel in self._grpc_channels:
             channel.close()
         self._lock_file.close()

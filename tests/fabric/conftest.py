@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -20,6 +21,7 @@ class Clients:
     def __init__(self, network: StandInNetwork) -> None:
         self.network = network
         self._channels: list[grpc.Channel] = []
+        self._gateways: list[Gateway] = []
 
     def endpoints(self, mspid: str, *, max_in_flight: int = 400) -> list[Endpoint]:
         pki = self.network.pki[mspid]
@@ -40,11 +42,15 @@ class Clients:
         return load_signing_identity(as_mspid or mspid, user.cert_path, user.key_path)
 
     def gateway(self, mspid: str, *, identity: SigningIdentity | None = None, max_in_flight: int = 400,
-                **options: float) -> Gateway:
+                **options: Any) -> Gateway:
         client = GatewayClient(self.endpoints(mspid, max_in_flight=max_in_flight), down_period=0.2)
-        return Gateway(identity or self.identity(mspid), client, **options)
+        gateway = Gateway(identity or self.identity(mspid), client, **options)
+        self._gateways.append(gateway)
+        return gateway
 
     def close(self) -> None:
+        for gateway in self._gateways:
+            gateway.close()
         for channel in self._channels:
             channel.close()
 

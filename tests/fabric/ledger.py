@@ -322,7 +322,7 @@ class ChannelLedger:
         if hashlib.sha256(signature_header.nonce + signature_header.creator).hexdigest() != tx_id:
             return tx_id, transaction_pb2.BAD_PROPOSAL_TXID, None, {}
         if tx_id in self._tx_index or tx_id in seen:
-            return "", transaction_pb2.DUPLICATE_TXID, None, {}
+            return tx_id, transaction_pb2.DUPLICATE_TXID, None, {}
         try:
             creator = self.msp.verify(signature_header.creator, envelope.payload, envelope.signature)
         except MspError:

@@ -26,9 +26,12 @@ import grpc
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.msp import identities_pb2
+from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
+    events_pb2,
+    events_pb2_grpc,
     proposal_pb2,
     proposal_response_pb2,
     transaction_pb2,
@@ -185,6 +188,7 @@ class StandInPeer:
                      ("grpc.max_send_message_length", 64 * 1024 * 1024)],
         )
         gateway_pb2_grpc.add_GatewayServicer_to_server(_GatewayServicer(self), server)
+        events_pb2_grpc.add_DeliverServicer_to_server(_DeliverServicer(self), server)
         target = f"127.0.0.1:{self.port}"
         if self._tls is not None:
             credentials = grpc.ssl_server_credentials(
@@ -558,6 +562,67 @@ class _GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 if events:
                     yield gateway_pb2.ChaincodeEventsResponse(events=events, block_number=block.number)
                 next_block = block.number + 1
+
+
+class _DeliverServicer(events_pb2_grpc.DeliverServicer):
+    """The peer's Deliver service, filtered form only: block numbers, transaction ids, validation codes."""
+
+    def __init__(self, peer: StandInPeer) -> None:
+        self.peer = peer
+        self.network = peer.network
+
+    def DeliverFiltered(self, requests: Iterator[common_pb2.Envelope], context: grpc.ServicerContext
+                        ) -> Iterator[events_pb2.DeliverResponse]:
+        self.peer._count("DeliverFiltered")
+        envelope = next(requests, None)
+        if envelope is None:
+            return
+        try:
+            payload = common_pb2.Payload.FromString(envelope.payload)
+            header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+            creator = common_pb2.SignatureHeader.FromString(payload.header.signature_header).creator
+            seek = ab_pb2.SeekInfo.FromString(payload.data)
+        except DecodeError:
+            yield events_pb2.DeliverResponse(status=common_pb2.BAD_REQUEST)
+            return
+        ledger = self.network.ledgers.get(header.channel_id)
+        if header.type != common_pb2.DELIVER_SEEK_INFO or ledger is None:
+            yield events_pb2.DeliverResponse(status=common_pb2.NOT_FOUND if ledger is None else common_pb2.BAD_REQUEST)
+            return
+        try:
+            member = self.network.msp.verify(creator, envelope.payload, envelope.signature)
+            if member.mspid not in ledger.members:
+                raise MspError("not a member")
+        except MspError:
+            yield events_pb2.DeliverResponse(status=common_pb2.FORBIDDEN)
+            return
+        kind = seek.start.WhichOneof("Type")
+        number = {"newest": ledger.height - 1, "oldest": 0}.get(kind or "", seek.start.specified.number)
+        stop = seek.stop.specified.number if seek.stop.WhichOneof("Type") == "specified" else 2**64 - 1
+        while context.is_active() and self.peer.running:
+            blocks = ledger.blocks_from(number)
+            if not blocks:
+                ledger.wait_height(number, 0.25)
+                continue
+            for block in blocks:
+                if block.number > stop:
+                    yield events_pb2.DeliverResponse(status=common_pb2.SUCCESS)
+                    return
+                yield events_pb2.DeliverResponse(filtered_block=_filtered(header.channel_id, block))
+                number = block.number + 1
+
+
+def _filtered(channel: str, block: Any) -> events_pb2.FilteredBlock:
+    transactions = []
+    for tx in block.transactions:
+        filtered = events_pb2.FilteredTransaction(txid=tx.tx_id, type=common_pb2.ENDORSER_TRANSACTION,
+                                                  tx_validation_code=tx.code)
+        if tx.event is not None:  # filtered blocks carry chaincode events without their payload
+            event = chaincode_event_pb2.ChaincodeEvent(chaincode_id=tx.event.chaincode_id, tx_id=tx.event.tx_id,
+                                                       event_name=tx.event.event_name)
+            filtered.transaction_actions.chaincode_actions.add(chaincode_event=event)
+        transactions.append(filtered)
+    return events_pb2.FilteredBlock(channel_id=channel, number=block.number, filtered_transactions=transactions)
 
 
 __all__ = ["STREAM_TERMINATED", "ConcurrencyLimiter", "StandInPeer"]

@@ -335,3 +335,45 @@ def _run_concurrently(count: int, call) -> None:
     for thread in threads:
         thread.join()
     assert not errors, errors
+
+
+# -- commit listener ------------------------------------------------------------------------
+
+
+def test_commit_statuses_come_from_filtered_blocks_not_one_call_per_transaction(clients: Clients) -> None:
+    gateway = clients.gateway("MyOrg1MSP")
+    contract = gateway.get_network("mychannel").get_contract("mycc")
+    listener = gateway.get_network("mychannel").commit_listener()
+    assert listener is not None
+    while not listener.positioned:  # the stream delivers the newest block first
+        clients.network.ledgers["mychannel"].wait_height(clients.network.ledgers["mychannel"].height, 0.01)
+    committed = contract.submit_transaction(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
+    assert committed.block_number >= 1
+    peer = clients.network.peer("MyOrg1MSP")
+    assert peer.calls.get("CommitStatus", 0) == 0 and peer.calls["DeliverFiltered"] >= 1
+
+
+def test_an_invalidated_transaction_gets_its_code_from_the_listener(clients: Clients) -> None:
+    gateway = clients.gateway("MyOrg1MSP")
+    contract = gateway.get_network("mychannel").get_contract("mycc")
+    listener = gateway.get_network("mychannel").commit_listener()
+    while not listener.positioned:
+        clients.network.ledgers["mychannel"].wait_height(clients.network.ledgers["mychannel"].height, 0.01)
+    argument = [codec.encode(organization_pb2.RegisterOrganizationParam())]
+    first = contract.endorse(contract.new_proposal(REGISTER_ORG, argument), deadline=time.monotonic() + 10)
+    second = contract.endorse(contract.new_proposal(REGISTER_ORG, argument), deadline=time.monotonic() + 10)
+    watches = [contract.watch(p.tx_id) for p in (first, second)]
+    for prepared in (first, second):
+        contract.submit_prepared(prepared, deadline=time.monotonic() + 10)
+    statuses = [contract.commit_status(p.tx_id, deadline=time.monotonic() + 10, watch=w)
+                for p, w in zip((first, second), watches, strict=True)]
+    assert [s.code for s in statuses] == [transaction_pb2.VALID, transaction_pb2.MVCC_READ_CONFLICT]
+    assert clients.network.peer("MyOrg1MSP").calls.get("CommitStatus", 0) == 0
+
+
+def test_without_a_positioned_listener_the_status_is_asked_per_transaction(clients: Clients) -> None:
+    gateway = clients.gateway("MyOrg1MSP", commit_by_blocks=False)
+    contract = gateway.get_network("mychannel").get_contract("mycc")
+    assert gateway.get_network("mychannel").commit_listener() is None
+    contract.submit(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
+    assert clients.network.peer("MyOrg1MSP").calls["CommitStatus"] == 1
