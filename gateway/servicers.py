@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import grpc
 import grpc.aio
@@ -37,14 +37,13 @@ def parse(function: Function, raw: bytes) -> Message:
     """
     try:
         return function.request.FromString(raw)
-    except (DecodeError, RuntimeWarning) as exc:
+    except DecodeError as exc:
         raise InvalidAssetError(f"{function.request.DESCRIPTOR.full_name} is not valid: cannot decode: {exc}"
                                 ) from None
 
 
 def _fill_version(response: Message) -> Message:
-    assert isinstance(response, info_pb2.QueryVersionResponse)
-    response.orchestrator = orchestrator.__version__  # INFO-1: the gateway's own version
+    cast(info_pb2.QueryVersionResponse, response).orchestrator = orchestrator.__version__  # INFO-1: the gateway's own
     return response
 
 
@@ -104,8 +103,7 @@ class Servicers:
 
     def _query_events(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]:
         async def query_events(raw: bytes, context: grpc.aio.ServicerContext) -> Message:
-            param = parse(function, raw)
-            assert isinstance(param, event_pb2.QueryEventsParam)
+            param = cast(event_pb2.QueryEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
             return await self.run(log.query, param)
 
@@ -113,8 +111,7 @@ class Servicers:
 
     def _subscribe(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], AsyncIterator[Message]]:
         async def subscribe(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
-            param = parse(function, raw)
-            assert isinstance(param, event_pb2.SubscribeToEventsParam)
+            param = cast(event_pb2.SubscribeToEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
             position = 0
             if param.start_event_id:
