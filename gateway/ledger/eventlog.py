@@ -21,6 +21,8 @@ from orchestrator.api import common_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError
 from orchestrator.shared.store.documents import DEFAULT_PAGE_SIZE
 
+# Every event is one row plus one entry per index: the two indexes serve the queries backends
+# make (a time window, one asset's history); kind and metadata filters narrow those scans.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
@@ -35,9 +37,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (ts_ns, id);
 CREATE INDEX IF NOT EXISTS events_by_asset ON events (asset_key, ts_ns, id);
-CREATE INDEX IF NOT EXISTS events_by_asset_kind ON events (asset_kind, ts_ns, id);
-CREATE INDEX IF NOT EXISTS events_by_event_kind ON events (event_kind, ts_ns, id);
-CREATE INDEX IF NOT EXISTS events_by_tx ON events (tx_id);
 """
 
 

@@ -29,16 +29,13 @@ T = TypeVar("T")
 
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS transactions (
-    seq INTEGER PRIMARY KEY,
-    tx_id TEXT NOT NULL UNIQUE,
-    function TEXT NOT NULL,
-    creator TEXT NOT NULL,
-    ts_ns INTEGER NOT NULL
-);
+CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 0), commits INTEGER NOT NULL,
+                                   last_ts_ns INTEGER NOT NULL);
+INSERT OR IGNORE INTO ledger (id, commits, last_ts_ns) VALUES (0, 0, 0);
 """
 
 _SCAN_BATCH = 256
+_CHECKPOINT_EVERY = 64  # commits between background checkpoints
 
 
 def _k(key: str) -> bytes:
@@ -107,12 +104,33 @@ class SqliteLedger:
         self._writer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._writer.execute(f"PRAGMA synchronous = {synchronous}")
+        self._writer.execute("PRAGMA cache_size = -65536")
+        # Checkpoints move WAL pages into the database file; run them beside the writers
+        # (sqlite3 releases the GIL) instead of inside the commit of whichever call crosses
+        # the WAL threshold.
+        self._writer.execute("PRAGMA wal_autocheckpoint = 0")
         self._writer.executescript(STATE_SCHEMA + EVENT_SCHEMA)
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._last_ts_ns = self._writer.execute("SELECT COALESCE(MAX(ts_ns), 0) FROM transactions").fetchone()[0]
+        self._commits = 0
+        self._last_ts_ns = self._writer.execute("SELECT last_ts_ns FROM ledger").fetchone()[0]
         self.events = EventLog(str(self.path), channel)
+        self._checkpoint_due = threading.Event()
+        self._stopping = False
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name=f"checkpoint-{channel}", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            while not self._stopping:
+                self._checkpoint_due.wait(timeout=1.0)
+                self._checkpoint_due.clear()
+                if not self._stopping:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     # -- calls -------------------------------------------------------------------------
 
@@ -123,7 +141,7 @@ class SqliteLedger:
         """Run a contract function as one committed transaction and return its reply."""
         return self.run_write(
             lambda ws: contract.invoke(ws, function, argument),
-            creator_msp=creator_msp, function=function, tx_id=tx_id, timestamp_ns=timestamp_ns,
+            creator_msp=creator_msp, tx_id=tx_id, timestamp_ns=timestamp_ns,
         )
 
     def evaluate(self, creator_msp: str, function: str, argument: bytes) -> bytes:
@@ -131,7 +149,7 @@ class SqliteLedger:
         return self.run_read(lambda ws: contract.invoke(ws, function, argument), creator_msp=creator_msp)
 
     def run_write(
-        self, body: Callable[[SqliteWorldState], T], *, creator_msp: str, function: str = "",
+        self, body: Callable[[SqliteWorldState], T], *, creator_msp: str,
         tx_id: str | None = None, timestamp_ns: int | None = None,
     ) -> T:
         """Run ``body`` on a fresh world state and commit what it wrote, atomically."""
@@ -143,12 +161,15 @@ class SqliteLedger:
             try:
                 world_state = SqliteWorldState(conn, info)
                 result = body(world_state)
-                self._apply(conn, world_state, function)
+                self._apply(conn, world_state)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             self._last_ts_ns = max(self._last_ts_ns, ts)
+            self._commits += 1
+            if self._commits % _CHECKPOINT_EVERY == 0:
+                self._checkpoint_due.set()
         if world_state.event is not None:
             self.events.notify_committed()
         return result
@@ -164,7 +185,7 @@ class SqliteLedger:
             conn.execute("ROLLBACK")
 
     @staticmethod
-    def _apply(conn: sqlite3.Connection, world_state: SqliteWorldState, function: str) -> None:
+    def _apply(conn: sqlite3.Connection, world_state: SqliteWorldState) -> None:
         puts = [(_k(k), v) for k, v in world_state.writes.items() if v is not None]
         deletes = [(_k(k),) for k, v in world_state.writes.items() if v is None]
         if puts:
@@ -172,9 +193,9 @@ class SqliteLedger:
         if deletes:
             conn.executemany("DELETE FROM state WHERE key = ?", deletes)
         info = world_state.info
+        # One row, so timestamps stay increasing across restarts (events sort by timestamp).
         conn.execute(
-            "INSERT INTO transactions (tx_id, function, creator, ts_ns) VALUES (?, ?, ?, ?)",
-            (info.tx_id, function, info.creator_msp, info.timestamp_ns),
+            "UPDATE ledger SET commits = commits + 1, last_ts_ns = MAX(last_ts_ns, ?)", (info.timestamp_ns,)
         )
         if world_state.event is not None and world_state.event[0] == CHAINCODE_EVENT_NAME:
             append_events(conn, info.tx_id, decode_events(world_state.event[1]))
@@ -198,6 +219,9 @@ class SqliteLedger:
     def close(self) -> None:
         """Stop followers and close connections (a final WAL checkpoint keeps the file tidy)."""
         self.events.close()
+        self._stopping = True
+        self._checkpoint_due.set()
+        self._checkpointer.join()
         with self._write_lock:
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
