@@ -1,13 +1,12 @@
-"""The one edge to the wire: raw ``gateway.Gateway`` calls to an organization's peers, bounded, with failover.
+"""The one edge to the wire: raw ``gateway.Gateway`` calls to an organization's peers, bounded, with failover."""
 
-Every call takes an absolute deadline. A peer serves at most ``max_in_flight`` of our calls at
-once: past that bound calls queue here (a Fabric 2.5 peer would otherwise refuse them with
-UNKNOWN "too many requests for /gateway.Gateway", its ``limits.concurrency.gatewayService``,
-500 by default). If a peer refuses anyway (other clients share it), the call is retried with
-jittered backoff until the deadline. An unreachable peer (UNAVAILABLE) is set aside for a
-while and the call moves to the organization's next endpoint; when none answers, the call
-fails with UNAVAILABLE and every endpoint's message in its details.
-"""
+# Every call takes an absolute deadline. A peer serves at most ``max_in_flight`` of our calls at
+# once: past that bound calls queue here (a Fabric 2.5 peer would otherwise refuse them with
+# UNKNOWN "too many requests for /gateway.Gateway", its ``limits.concurrency.gatewayService``,
+# 500 by default). If a peer refuses anyway (other clients share it), the call is retried with
+# jittered backoff until the deadline. An unreachable peer (UNAVAILABLE) is set aside for a
+# while and the call moves to the organization's next endpoint; when none answers, the call
+# fails with UNAVAILABLE and every endpoint's message in its details.
 
 from __future__ import annotations
 

@@ -1,13 +1,12 @@
-"""Commit status: the signed per-transaction request, and a listener that learns every status from filtered blocks.
+"""Commit status: the signed per-transaction request, and a listener that learns every status from filtered blocks."""
 
-Asking ``CommitStatus`` once per transaction costs a signature and a round trip each. A
-channel's :class:`CommitListener` instead follows one ``Deliver.DeliverFiltered`` stream (as the
-official clients' filtered block events do): each block lists its transactions with their
-validation codes, so a submitted transaction's status arrives with its block, whatever the
-number of calls in flight. A transaction is watched *before* it is submitted, and the stream
-resumes after the last block it delivered, so no status can be missed; whenever the stream is
-not positioned (starting, reconnecting) callers fall back to ``CommitStatus``.
-"""
+# Asking ``CommitStatus`` once per transaction costs a signature and a round trip each. A
+# channel's :class:`CommitListener` instead follows one ``Deliver.DeliverFiltered`` stream (as the
+# official clients' filtered block events do): each block lists its transactions with their
+# validation codes, so a submitted transaction's status arrives with its block, whatever the
+# number of calls in flight. A transaction is watched *before* it is submitted, and the stream
+# resumes after the last block it delivered, so no status can be missed; whenever the stream is
+# not positioned (starting, reconnecting) callers fall back to ``CommitStatus``.
 
 from __future__ import annotations
 

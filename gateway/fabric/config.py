@@ -1,32 +1,31 @@
-"""Fabric mode settings: per organization a signing identity and peer endpoints, tuning, environment overrides.
+"""Fabric mode settings: per organization a signing identity and peer endpoints, tuning, environment overrides."""
 
-The gateway's YAML file keeps an ``organizations:`` section for this module::
-
-    organizations:
-      MyOrg1MSP:
-        identity: {certificate: FILE, key: FILE}      # or {msp_dir: DIR} (signcerts/, keystore/)
-        peers:
-          - address: peer0.org1:7051
-            tls_ca: FILE                              # absent: plaintext (a warning is logged)
-            server_name_override: ""                  # TLS name to verify instead of the host
-            tls_client_certificate: FILE              # mutual TLS with the peer (both or neither)
-            tls_client_key: FILE
-            max_in_flight: 400                        # our bound on calls in flight to this peer
-        connection_profile: FILE                      # peers of this MSP from a Fabric connection profile
-
-Relative paths are relative to the configuration file. Environment variables override the
-file: ``ORCHESTRATOR_MSPID`` with ``ORCHESTRATOR_FABRIC_CERT``/``ORCHESTRATOR_FABRIC_KEY``
-(upstream's names) give that organization's identity; ``ORCHESTRATOR_FABRIC_<ORG>_CERT``,
-``_KEY``, ``_MSP_DIR``, ``_PEERS`` (``host:port,…``), ``_TLS_CA``, ``_SERVER_NAME_OVERRIDE``,
-``_TLS_CLIENT_CERT``, ``_TLS_CLIENT_KEY`` (``<ORG>``: the MSP ID upper-cased, other characters
-as ``_``) set any organization's; ``ORCHESTRATOR_NETWORK_CONFIG`` (upstream) or
-``ORCHESTRATOR_FABRIC_CONNECTION_PROFILE`` names a connection profile whose peers serve the
-organizations that list none. Tuning: ``ORCHESTRATOR_FABRIC_EVALUATE_TIMEOUT``,
-``_ENDORSE_TIMEOUT``, ``_SUBMIT_TIMEOUT``, ``_COMMIT_TIMEOUT`` (upstream's
-``ORCHESTRATOR_FABRIC_GATEWAY_TIMEOUT`` too), ``_CALL_TIMEOUT``, ``_MVCC_RETRIES``,
-``_RETRY_BACKOFF``, ``_RETRY_BACKOFF_MAX``, ``_MAX_IN_FLIGHT`` (seconds accept Go durations
-such as ``500ms`` or ``1m30s``).
-"""
+# The gateway's YAML file keeps an ``organizations:`` section for this module::
+#
+#     organizations:
+#       MyOrg1MSP:
+#         identity: {certificate: FILE, key: FILE}      # or {msp_dir: DIR} (signcerts/, keystore/)
+#         peers:
+#           - address: peer0.org1:7051
+#             tls_ca: FILE                              # absent: plaintext (a warning is logged)
+#             server_name_override: ""                  # TLS name to verify instead of the host
+#             tls_client_certificate: FILE              # mutual TLS with the peer (both or neither)
+#             tls_client_key: FILE
+#             max_in_flight: 400                        # our bound on calls in flight to this peer
+#         connection_profile: FILE                      # peers of this MSP from a Fabric connection profile
+#
+# Relative paths are relative to the configuration file. Environment variables override the
+# file: ``ORCHESTRATOR_MSPID`` with ``ORCHESTRATOR_FABRIC_CERT``/``ORCHESTRATOR_FABRIC_KEY``
+# (upstream's names) give that organization's identity; ``ORCHESTRATOR_FABRIC_<ORG>_CERT``,
+# ``_KEY``, ``_MSP_DIR``, ``_PEERS`` (``host:port,…``), ``_TLS_CA``, ``_SERVER_NAME_OVERRIDE``,
+# ``_TLS_CLIENT_CERT``, ``_TLS_CLIENT_KEY`` (``<ORG>``: the MSP ID upper-cased, other characters
+# as ``_``) set any organization's; ``ORCHESTRATOR_NETWORK_CONFIG`` (upstream) or
+# ``ORCHESTRATOR_FABRIC_CONNECTION_PROFILE`` names a connection profile whose peers serve the
+# organizations that list none. Tuning: ``ORCHESTRATOR_FABRIC_EVALUATE_TIMEOUT``,
+# ``_ENDORSE_TIMEOUT``, ``_SUBMIT_TIMEOUT``, ``_COMMIT_TIMEOUT`` (upstream's
+# ``ORCHESTRATOR_FABRIC_GATEWAY_TIMEOUT`` too), ``_CALL_TIMEOUT``, ``_MVCC_RETRIES``,
+# ``_RETRY_BACKOFF``, ``_RETRY_BACKOFF_MAX``, ``_MAX_IN_FLIGHT`` (seconds accept Go durations
+# such as ``500ms`` or ``1m30s``).
 
 from __future__ import annotations
 

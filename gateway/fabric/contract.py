@@ -1,10 +1,9 @@
-"""A chaincode on a channel, as one identity sees it: evaluate, or submit (endorse, submit, wait for commit status).
+"""A chaincode on a channel, as one identity sees it: evaluate, or submit (endorse, submit, wait for commit status)."""
 
-Which step failed is in the error type: :class:`~orchestrator.gateway.fabric.errors.EvaluateError`,
-:class:`EndorseError` (nothing was ordered), :class:`SubmitError` (the ordering service did not
-take it; usually nothing was ordered), :class:`CommitStatusError` (the outcome is unknown) and
-:class:`CommitError` (ordered but invalidated, e.g. an MVCC conflict: nothing was written).
-"""
+# Which step failed is in the error type: :class:`~orchestrator.gateway.fabric.errors.EvaluateError`,
+# :class:`EndorseError` (nothing was ordered), :class:`SubmitError` (the ordering service did not
+# take it; usually nothing was ordered), :class:`CommitStatusError` (the outcome is unknown) and
+# :class:`CommitError` (ordered but invalidated, e.g. an MVCC conflict: nothing was written).
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Errors of the Fabric client, one per step (evaluate, endorse, submit, commit status, commit), with peer details.
+"""Errors of the Fabric client, one per step (evaluate, endorse, submit, commit status, commit), with peer details."""
 
-A Fabric Gateway answers a failed call with a gRPC status whose details list, per endpoint it
-tried, the address, MSP ID and message (``gateway.ErrorDetail``); a chaincode's own error
-text only travels there (``chaincode response 500, OE0002: …``). Each error keeps the status
-code, the transaction id and those details, so callers can tell a chaincode refusal from a
-transport failure without parsing the summary message.
-"""
+# A Fabric Gateway answers a failed call with a gRPC status whose details list, per endpoint it
+# tried, the address, MSP ID and message (``gateway.ErrorDetail``); a chaincode's own error
+# text only travels there (``chaincode response 500, OE0002: …``). Each error keeps the status
+# code, the transaction id and those details, so callers can tell a chaincode refusal from a
+# transport failure without parsing the summary message.
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""The event feed: a chaincode's events read from a peer into the gateway's event log, checkpointed, without gap.
+"""The event feed: a chaincode's events read from a peer into the gateway's event log, checkpointed, without gap."""
 
-One feed per (channel, chaincode) follows the peer's ``ChaincodeEvents`` stream. Each
-response (one block) is written in one SQLite transaction together with the checkpoint
-(block number, last transaction id, its index in the block): after a crash or a restart the
-stream resumes from that block after that transaction, so no event is skipped, and an event
-already in the log is never appended twice. When a stream fails, the feed reconnects with
-backoff, to the organization's next peer, then to another organization's.
-"""
+# One feed per (channel, chaincode) follows the peer's ``ChaincodeEvents`` stream. Each
+# response (one block) is written in one SQLite transaction together with the checkpoint
+# (block number, last transaction id, its index in the block): after a crash or a restart the
+# stream resumes from that block after that transaction, so no event is skipped, and an event
+# already in the log is never appended twice. When a stream fails, the feed reconnects with
+# backoff, to the organization's next peer, then to another organization's.
 
 from __future__ import annotations
 

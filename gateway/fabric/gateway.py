@@ -1,10 +1,9 @@
-"""The entry point of the Fabric client: an identity connected to its organization's peers, then networks.
+"""The entry point of the Fabric client: an identity connected to its organization's peers, then networks."""
 
-``Gateway(identity, client)`` → ``get_network(channel)`` → ``get_contract(chaincode)`` →
-``evaluate`` / ``submit``, as the official Fabric Gateway clients. The gRPC channels belong to
-the caller (one set per organization, created once and shared by every call): closing a
-Gateway stops its background listeners but never closes them.
-"""
+# ``Gateway(identity, client)`` → ``get_network(channel)`` → ``get_contract(chaincode)`` →
+# ``evaluate`` / ``submit``, as the official Fabric Gateway clients. The gRPC channels belong to
+# the caller (one set per organization, created once and shared by every call): closing a
+# Gateway stops its background listeners but never closes them.
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""``orchestrator-chaincode-init``: wait until the chaincode answers on its channel, then call its init function once.
+"""``orchestrator-chaincode-init``: wait until the chaincode answers on its channel, then call its init function."""
 
-Safe to run any number of times: a chaincode defined with ``--init-required`` and already
-initialized answers "already initialized", which counts as done; one defined without it is
-invoked normally (the init function writes nothing, so repeating it is harmless). Until the
-chaincode answers (peer unreachable, chaincode not yet committed on the channel, server not
-up) the job retries with backoff until ``--timeout``. Exit status: 0 done or already done,
-1 invalid configuration or a refusal that retrying cannot fix, 2 timeout.
-"""
+# Safe to run any number of times: a chaincode defined with ``--init-required`` and already
+# initialized answers "already initialized", which counts as done; one defined without it is
+# invoked normally (the init function writes nothing, so repeating it is harmless). Until the
+# chaincode answers (peer unreachable, chaincode not yet committed on the channel, server not
+# up) the job retries with backoff until ``--timeout``. Exit status: 0 done or already done,
+# 1 invalid configuration or a refusal that retrying cannot fix, 2 timeout.
 
 from __future__ import annotations
 

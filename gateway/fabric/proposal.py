@@ -1,10 +1,9 @@
-"""Transaction proposals built as Fabric does, and the prepared transactions a Gateway returns from endorsement.
+"""Transaction proposals built as Fabric does, and the prepared transactions a Gateway returns from endorsement."""
 
-The transaction id is the hex SHA-256 of a fresh 24-byte nonce followed by the serialized
-creator identity: peers recompute it and refuse a proposal whose id does not match, and the
-nonce makes every attempt a new transaction (a retried call must never reuse an id, or the
-ledger would invalidate it as a duplicate).
-"""
+# The transaction id is the hex SHA-256 of a fresh 24-byte nonce followed by the serialized
+# creator identity: peers recompute it and refuse a proposal whose id does not match, and the
+# nonce makes every attempt a new transaction (a retried call must never reuse an id, or the
+# ledger would invalidate it as a duplicate).
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""Signing identities: an MSP ID with its X.509 certificate, and a signer for ECDSA (low-S DER) or Ed25519 keys.
+"""Signing identities: an MSP ID with its X.509 certificate, and a signer for ECDSA (low-S DER) or Ed25519 keys."""
 
-Fabric peers verify ECDSA signatures over the SHA-256 digest of the message and reject a
-signature whose S lies in the upper half of the curve order (signature malleability), so
-the ECDSA signer always emits the low-S form. Ed25519 keys (Fabric 3) sign the whole
-message: they hash internally, so no digest is taken first.
-"""
+# Fabric peers verify ECDSA signatures over the SHA-256 digest of the message and reject a
+# signature whose S lies in the upper half of the curve order (signature malleability), so
+# the ECDSA signer always emits the low-S form. Ed25519 keys (Fabric 3) sign the whole
+# message: they hash internally, so no digest is taken first.
 
 from __future__ import annotations
 

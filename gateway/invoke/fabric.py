@@ -1,20 +1,19 @@
-"""The Fabric invoker: each call becomes a chaincode invocation through a peer's Gateway service, signed as ``mspid``.
+"""The Fabric invoker: each call is a chaincode invocation through a peer's Gateway service, signed as ``mspid``."""
 
-Calls are concurrent: nothing is serialized per organization (upstream's gateway ran one
-call at a time per MSP); each peer only bounds how many of our calls it serves at once
-(:mod:`orchestrator.gateway.fabric.client`). A submit is endorse → submit → commit status.
-An MVCC or phantom read conflict is retried from a fresh endorsement (new transaction id)
-with jittered backoff, a bounded number of times, then answered ABORTED. A chaincode error
-travels as :class:`ChaincodeError` (its ``OE`` code decides the status, never UNKNOWN for a
-domain error). When a commit status does not come in time but the caller's deadline leaves
-room, the call is retried like upstream did; a retry that then fails (a registration finding
-its asset, an action finding the state it would have produced) first checks whether one of
-the call's own earlier transactions committed, and if so answers that transaction's result:
-success, exactly what was written, and a genuine second registration still gets
-ALREADY_EXISTS. The events of each (channel, chaincode) are read into an event log
-(:mod:`orchestrator.gateway.fabric.events`); a submit returns once its events are in the log,
-so a ``QueryEvents`` after a write sees it.
-"""
+# Calls are concurrent: nothing is serialized per organization (upstream's gateway ran one
+# call at a time per MSP); each peer only bounds how many of our calls it serves at once
+# (:mod:`orchestrator.gateway.fabric.client`). A submit is endorse → submit → commit status.
+# An MVCC or phantom read conflict is retried from a fresh endorsement (new transaction id)
+# with jittered backoff, a bounded number of times, then answered ABORTED. A chaincode error
+# travels as :class:`ChaincodeError` (its ``OE`` code decides the status, never UNKNOWN for a
+# domain error). When a commit status does not come in time but the caller's deadline leaves
+# room, the call is retried like upstream did; a retry that then fails (a registration finding
+# its asset, an action finding the state it would have produced) first checks whether one of
+# the call's own earlier transactions committed, and if so answers that transaction's result:
+# success, exactly what was written, and a genuine second registration still gets
+# ALREADY_EXISTS. The events of each (channel, chaincode) are read into an event log
+# (:mod:`orchestrator.gateway.fabric.events`); a submit returns once its events are in the log,
+# so a ``QueryEvents`` after a write sees it.
 
 from __future__ import annotations
 
@@ -45,7 +44,14 @@ from orchestrator.gateway.fabric.events import EventFeed
 from orchestrator.gateway.fabric.gateway import Gateway
 from orchestrator.gateway.fabric.proposal import PreparedTransaction
 from orchestrator.gateway.invoke import register_mode
-from orchestrator.gateway.invoke.base import ChaincodeError, InvocationError, Invoker, Target, invalid_names
+from orchestrator.gateway.invoke.base import (
+    ChaincodeError,
+    DataDirInUseError,
+    InvocationError,
+    Invoker,
+    Target,
+    invalid_names,
+)
 from orchestrator.gateway.ledger.eventlog import EventLog
 
 if TYPE_CHECKING:
@@ -57,10 +63,6 @@ logger = logging.getLogger(__name__)
 EVENT_WAIT: Final = 10.0
 #: How long checking an earlier, in-doubt attempt may wait for its commit status.
 IN_DOUBT_WAIT: Final = 1.0
-
-
-class DataDirInUseError(RuntimeError):
-    """Another gateway follows the same event logs."""
 
 
 def _lock(directory: Path) -> IO[str]:
@@ -386,4 +388,4 @@ def create_fabric_invoker(config: GatewayConfig) -> Invoker:
 
 register_mode("fabric", create_fabric_invoker, chaincode_header_required=True)
 
-__all__ = ["DataDirInUseError", "FabricInvoker", "create_fabric_invoker"]
+__all__ = ["FabricInvoker", "create_fabric_invoker"]

@@ -1,14 +1,15 @@
-"""How the stand-in peer runs a chaincode for a proposal: the executor seam, and the in-process executor.
+"""How the stand-in peer runs a chaincode for a proposal: the executor seam, and the in-process executor."""
 
-The peer hands an executor the invocation (function, argument, transaction id, timestamp,
-creator) and a :class:`~tests.fabric.ledger.Simulation` to read and write through; the
-executor answers a Fabric ``Response`` (status, message, payload). The in-process executor
-runs :func:`orchestrator.shared.contract.invoke` directly; the chaincode-process executor
-(``tests/fabric/processes.py``) drives real chaincode servers through the peer-side harness.
-"""
+# The peer hands an executor the invocation (function, argument, transaction id, timestamp,
+# creator) and a :class:`~tests.fabric.ledger.Simulation` to read and write through; the
+# executor answers a Fabric ``Response`` (status, message, payload). The in-process executor
+# runs :func:`orchestrator.shared.contract.invoke` directly; the chaincode-process executor
+# (``tests/fabric/processes.py``) drives real chaincode servers through the peer-side harness.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -52,6 +53,10 @@ class Executor(Protocol):
 
     def execute(self, invocation: Invocation, simulation: Simulation) -> Outcome: ...
 
+    def stats(self) -> dict[str, float]:
+        """``executions`` and ``cpu_seconds`` spent by the chaincode so far."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -87,9 +92,30 @@ class _SimulationWorldState:
 
 
 class InProcessExecutor:
-    """The contract called in the peer's process (fast; for client tests that need no chaincode server)."""
+    """The contract called in the peer's process (fast; for client tests that need no chaincode server).
+
+    ``executions`` and ``cpu_seconds`` count what the contract cost (benchmarks report it per transaction).
+    """
+
+    def __init__(self) -> None:
+        self.executions = 0
+        self.cpu_seconds = 0.0
+        self._lock = threading.Lock()
+
+    def stats(self) -> dict[str, float]:
+        return {"executions": self.executions, "cpu_seconds": self.cpu_seconds}
 
     def execute(self, invocation: Invocation, simulation: Simulation) -> Outcome:
+        started = time.thread_time()
+        try:
+            return self._execute(invocation, simulation)
+        finally:
+            spent = time.thread_time() - started
+            with self._lock:
+                self.executions += 1
+                self.cpu_seconds += spent
+
+    def _execute(self, invocation: Invocation, simulation: Simulation) -> Outcome:
         function = BY_NAME.get(invocation.function)
         info = TxInfo(invocation.tx_id, invocation.timestamp_ns, invocation.creator_msp, invocation.channel,
                       read_only=bool(function and function.read_only))

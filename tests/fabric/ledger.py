@@ -1,13 +1,12 @@
-"""The stand-in channel ledger: versioned world state, simulations that record read/write sets, blocks, validation.
+"""The stand-in channel ledger: versioned world state, simulations that record read/write sets, blocks, validation."""
 
-It follows Fabric's rules where the gateway can observe them: a simulation reads committed
-state only (a transaction never sees its own writes) and records the version of each key it
-read and the results of each range scan; validation replays the transactions of a block in
-order and invalidates one whose read versions changed (MVCC_READ_CONFLICT), whose range
-scans would now return other keys or versions (PHANTOM_READ_CONFLICT), whose endorsements do
-not satisfy the chaincode's policy, whose creator signature is bad, or whose id is already in
-the ledger. Only valid transactions write, and only their chaincode events are delivered.
-"""
+# It follows Fabric's rules where the gateway can observe them: a simulation reads committed
+# state only (a transaction never sees its own writes) and records the version of each key it
+# read and the results of each range scan; validation replays the transactions of a block in
+# order and invalidates one whose read versions changed (MVCC_READ_CONFLICT), whose range
+# scans would now return other keys or versions (PHANTOM_READ_CONFLICT), whose endorsements do
+# not satisfy the chaincode's policy, whose creator signature is bad, or whose id is already in
+# the ledger. Only valid transactions write, and only their chaincode events are delivered.
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""The peer's membership service: who a serialized identity is, and whether it really signed a message.
+"""The peer's membership service: who a serialized identity is, and whether it really signed a message."""
 
-Written from Fabric's rules, independently of the gateway's signing code, so a signing bug
-cannot hide behind a matching verification bug: the certificate must be issued by a root
-CA of the MSP it names and be valid now; ECDSA signatures are checked over the SHA-256
-(P-256) or SHA-384 (P-384) digest and refused in high-S form; Ed25519 ones over the message.
-"""
+# Written from Fabric's rules, independently of the gateway's signing code, so a signing bug
+# cannot hide behind a matching verification bug: the certificate must be issued by a root
+# CA of the MSP it names and be valid now; ECDSA signatures are checked over the SHA-256
+# (P-256) or SHA-384 (P-384) digest and refused in high-S form; Ed25519 ones over the message.
 
 from __future__ import annotations
 

@@ -1,19 +1,21 @@
-"""A stand-in Fabric network on loopback: organizations with their CAs, peers, one orderer, channels and chaincodes.
+"""A stand-in Fabric network on loopback: organizations with their CAs, peers, one orderer, channels and chaincodes."""
 
-``StandInNetwork(directory).start()`` gives two organizations (``MyOrg1MSP``, ``MyOrg2MSP``)
-with one TLS peer each, channels ``mychannel`` (chaincode ``mycc``) and ``yourchannel``
-(``yourcc``), an endorsement policy requiring both organizations, and a user identity per
-organization. :meth:`StandInNetwork.gateway_config` writes the gateway's YAML configuration
-for it. Peers can be stopped and restarted on the same port (failover tests), the orderer
-can hold blocks back (deadline tests).
-
-Run ``python -m tests.fabric.network DIR`` to serve one in its own process (benchmarks): it
-writes ``DIR/gateway.yaml`` and ``DIR/ready``, and stops when ``DIR/stop`` appears.
-"""
+# ``StandInNetwork(directory).start()`` gives two organizations (``MyOrg1MSP``, ``MyOrg2MSP``)
+# with one TLS peer each, channels ``mychannel`` (chaincode ``mycc``) and ``yourchannel``
+# (``yourcc``), an endorsement policy requiring both organizations, and a user identity per
+# organization. :meth:`StandInNetwork.gateway_config` writes the gateway's YAML configuration
+# for it. Peers can be stopped and restarted on the same port (failover tests), the orderer
+# can hold blocks back (deadline tests).
+#
+# Run ``python -m tests.fabric.network DIR`` to serve one in its own process (benchmarks): it
+# writes ``DIR/gateway.yaml`` and ``DIR/ready``, answers ``DIR/stats-request`` by writing
+# ``DIR/stats.json`` (chaincode executions and CPU, process CPU, blocks), and stops when
+# ``DIR/stop`` appears.
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -161,9 +163,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                              max_batch=args.max_batch, executors=executors).start()
     network.gateway_config(args.directory / "gateway.yaml", data_dir=args.directory / "gateway-data")
     (args.directory / "ready").write_text("ready\n")
+    request = args.directory / "stats-request"
     try:
         while not (args.directory / "stop").exists():
-            time.sleep(0.2)
+            if request.exists():
+                request.unlink()
+                stats = {"chaincode": {mspid: executor.stats() for mspid, executor in network.executors.items()},
+                         "process_cpu_seconds": time.process_time(),
+                         "blocks": {name: ledger.height for name, ledger in network.ledgers.items()},
+                         "invalid": sum(1 for ledger in network.ledgers.values() for block in ledger.blocks
+                                        for tx in block.transactions if tx.code != 0)}
+                partial = args.directory / "stats.json.partial"
+                partial.write_text(json.dumps(stats))
+                partial.rename(args.directory / "stats.json")
+            time.sleep(0.05)
     finally:
         network.stop()
     return 0

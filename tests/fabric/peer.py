@@ -1,16 +1,15 @@
-"""The stand-in peer: the real ``gateway.Gateway`` gRPC service, answering as a Fabric 2.5 peer does.
+"""The stand-in peer: the real ``gateway.Gateway`` gRPC service, answering as a Fabric 2.5 peer does."""
 
-Each proposal is unpacked and checked like Fabric's endorser (transaction id = SHA-256 of
-nonce and creator, creator certificate issued by its MSP's CA, signature valid and low-S,
-creator a member of the channel), then simulated by the organization's chaincode through an
-:class:`~tests.fabric.chaincode.Executor`. ``Endorse`` collects endorsements from peers of
-other organizations until the chaincode's policy is met and refuses diverging results;
-``Submit`` hands the signed transaction to the ordering service; ``CommitStatus`` waits for
-the transaction's block; ``ChaincodeEvents`` streams the events of valid transactions from a
-block. Errors carry ``gateway.ErrorDetail`` entries and the status codes the Fabric Gateway
-uses (UNKNOWN "chaincode response 500, …" for a chaincode error, ABORTED for endorsement
-failures, UNKNOWN "too many requests" past the concurrency limit).
-"""
+# Each proposal is unpacked and checked like Fabric's endorser (transaction id = SHA-256 of
+# nonce and creator, creator certificate issued by its MSP's CA, signature valid and low-S,
+# creator a member of the channel), then simulated by the organization's chaincode through an
+# :class:`~tests.fabric.chaincode.Executor`. ``Endorse`` collects endorsements from peers of
+# other organizations until the chaincode's policy is met and refuses diverging results;
+# ``Submit`` hands the signed transaction to the ordering service; ``CommitStatus`` waits for
+# the transaction's block; ``ChaincodeEvents`` streams the events of valid transactions from a
+# block. Errors carry ``gateway.ErrorDetail`` entries and the status codes the Fabric Gateway
+# uses (UNKNOWN "chaincode response 500, …" for a chaincode error, ABORTED for endorsement
+# failures, UNKNOWN "too many requests" past the concurrency limit).
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Crypto material of a test Fabric network: per organization a signing CA, a TLS CA and what they issue.
+"""Crypto material of a test Fabric network: per organization a signing CA, a TLS CA and what they issue."""
 
-Keys are ECDSA P-256 (Fabric's default) or Ed25519 (Fabric 3); TLS always uses ECDSA P-256
-(what gRPC's TLS stack negotiates everywhere). Files are written the way Fabric's MSP
-folders hold them (PEM certificate, PKCS#8 key) so the gateway reads them as in production.
-"""
+# Keys are ECDSA P-256 (Fabric's default) or Ed25519 (Fabric 3); TLS always uses ECDSA P-256
+# (what gRPC's TLS stack negotiates everywhere). Files are written the way Fabric's MSP
+# folders hold them (PEM certificate, PKCS#8 key) so the gateway reads them as in production.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Every end-to-end scenario of ``tests/e2e`` (scenarios.md), run in Fabric mode: gateway → stand-in peers → contract.
+"""Every end-to-end scenario of ``tests/e2e`` (scenarios.md) in Fabric mode: gateway → stand-in peers → contract."""
 
-The scenarios are written once, against the gateway's public API; this module collects each
-``tests/e2e/test_<asset>.py`` test under the name ``test_<asset>__<scenario>`` so that it runs
-with this folder's fixtures: a Fabric-mode gateway in front of a stand-in network.
-"""
+# The scenarios are written once, against the gateway's public API; this module collects each
+# ``tests/e2e/test_<asset>.py`` test under the name ``test_<asset>__<scenario>`` so that it runs
+# with this folder's fixtures: a Fabric-mode gateway in front of a stand-in network.
 
 from __future__ import annotations
 
