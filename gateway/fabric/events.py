@@ -20,6 +20,7 @@ from typing import Final
 
 from fabric_protos.gateway import gateway_pb2
 
+from orchestrator.api import event_pb2
 from orchestrator.gateway.fabric.errors import GatewayError
 from orchestrator.gateway.fabric.network import ChaincodeEvents, Network
 from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, append_events
@@ -146,19 +147,29 @@ class EventFeed:
         """Append one block's events and move the checkpoint, in one SQL transaction."""
         if not response.events:
             return
+        batches = [(event.tx_id, decode_events(event.payload)) for event in response.events
+                   if event.event_name == CHAINCODE_EVENT_NAME]
+        last = Checkpoint(response.block_number, response.events[-1].tx_id, len(response.events) - 1)
+        try:
+            self._write(batches, last, skip_known=False)
+        except sqlite3.IntegrityError:  # some events are already logged (a peer ignoring the resume point)
+            self._write(batches, last, skip_known=True)
+        self.log.notify_committed()
+        with self._progress:
+            self._checkpoint = last
+            self._progress.notify_all()
+
+    def _write(self, batches: list[tuple[str, list[event_pb2.Event]]], last: Checkpoint, *, skip_known: bool
+               ) -> None:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for chaincode_event in response.events:
-                if chaincode_event.event_name != CHAINCODE_EVENT_NAME:
-                    continue
-                events = decode_events(chaincode_event.payload)
-                known = {row[0] for row in conn.execute(
-                    "SELECT id FROM events WHERE tx_id = ?", (chaincode_event.tx_id,))}
-                fresh = [event for event in events if event.id not in known]
-                if fresh:
-                    append_events(conn, chaincode_event.tx_id, fresh)
-            last = Checkpoint(response.block_number, response.events[-1].tx_id, len(response.events) - 1)
+            for tx_id, events in batches:
+                if skip_known:
+                    known = {row[0] for row in conn.execute("SELECT id FROM events WHERE tx_id = ?", (tx_id,))}
+                    events = [event for event in events if event.id not in known]
+                if events:
+                    append_events(conn, tx_id, events)
             conn.execute(
                 "INSERT INTO fabric_checkpoint (id, block_number, tx_id, tx_index) VALUES (0, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, tx_id = excluded.tx_id,"
@@ -169,10 +180,6 @@ class EventFeed:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self.log.notify_committed()
-        with self._progress:
-            self._checkpoint = last
-            self._progress.notify_all()
 
     def close(self) -> None:
         """Stop following, wake waiters and followers, close the database."""

@@ -129,3 +129,14 @@ def test_events_of_invalidated_transactions_never_reach_the_log(network: StandIn
         events = client.query_events()
         assert_logged_once_in_ledger_order(client, network)
     assert [e.id.split(":")[0] for e in events].count(second.tx_id) == 0
+
+
+def test_a_block_delivered_twice_is_logged_once(network: StandInNetwork, clients: Clients, tmp_path: Path) -> None:
+    with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        client.register_algo(new_algo("once"))
+        feed = gateway.gateway.invoker.feed("mychannel", "mycc")  # type: ignore[attr-defined]
+        with clients.gateway("MyOrg1MSP").get_network("mychannel").chaincode_events("mycc", start_block=0) as stream:
+            replayed = next(iter(stream))  # a peer replaying a block the log already holds
+        feed._ingest(replayed)
+        assert_logged_once_in_ledger_order(client, network)

@@ -177,3 +177,24 @@ def test_configuration_errors_name_the_organization_and_the_file(network: StandI
         parse_fabric_config({"MyOrg1MSP": entry})
     with pytest.raises(ConfigError, match="no peer endpoint"):
         parse_fabric_config({"MyOrg1MSP": {"identity": network.organization_config("MyOrg1MSP")["identity"]}})
+
+
+def test_a_client_of_org1_asking_as_org2_is_refused_before_any_fabric_call(network: StandInNetwork,
+                                                                          tmp_path: Path) -> None:
+    org1 = network.pki["MyOrg1MSP"]
+    server = org1.tls_server("gateway")
+    backend = org1.identity("backend@MyOrg1MSP")
+    org_cas = tuple((mspid, pki.ca.cert_path) for mspid, pki in network.pki.items())
+    with fabric_gateway(network, tmp_path / "gateway", tls_cert=server.cert_path, tls_key=server.key_path,
+                        org_ca=org_cas) as gateway:
+        credentials = grpc.ssl_channel_credentials(root_certificates=org1.tls_ca.cert_path.read_bytes(),
+                                                   private_key=backend.key_pem, certificate_chain=backend.cert_pem)
+        with connected(gateway.address, credentials) as channel:
+            own = GatewayClient(channel).register()
+            assert own.register_algo(new_algo("mine")).owner == "MyOrg1MSP"
+            endorsements_before = network.peer("MyOrg2MSP").calls.get("Endorse", 0)
+            with pytest.raises(grpc.RpcError) as caught:
+                own.as_org("MyOrg2MSP").register_algo(new_algo("impersonated"))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "invalid issuer" in caught.value.details()
+    assert network.peer("MyOrg2MSP").calls.get("Endorse", 0) == endorsements_before
