@@ -10,13 +10,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from orchestrator.api import algo_pb2, common_pb2, event_pb2
+from orchestrator.api import algo_pb2, common_pb2, event_pb2, organization_pb2
 from orchestrator.gateway.config import ConfigError
 from orchestrator.gateway.fabric.config import parse_fabric_config
 from orchestrator.gateway.invoke import create_invoker
-from orchestrator.gateway.invoke.base import Target
+from orchestrator.gateway.invoke.base import InvocationError, Target
 from orchestrator.gateway.invoke.fabric import FabricInvoker
 from orchestrator.gateway.server import GatewayThread
+from orchestrator.shared import codec
 from tests import builders
 from tests.client import GatewayClient, connected
 from tests.fabric.gateway import fabric_config, fabric_gateway
@@ -98,12 +99,13 @@ def test_a_channel_or_chaincode_not_allowed_is_refused(network: StandInNetwork, 
     invoker = FabricInvoker(parse_fabric_config({m: network.organization_config(m) for m in network.orgs}),
                             tmp_path / "data", channels=fabric_config(network, tmp_path).channels)
     try:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(InvocationError) as caught:
             invoker.evaluate(Target("MyOrg1MSP", "mychannel", "yourcc"), "orchestrator.info:QueryVersion", b"")
-        assert getattr(caught.value, "status", None) == grpc.StatusCode.PERMISSION_DENIED
-        with pytest.raises(Exception) as unknown:
+        assert caught.value.status == grpc.StatusCode.PERMISSION_DENIED
+        assert 'chaincode "yourcc" is not available on channel "mychannel"' in caught.value.message
+        with pytest.raises(InvocationError) as unknown:
             invoker.evaluate(Target("MyOrg1MSP", "otherchannel", "mycc"), "orchestrator.info:QueryVersion", b"")
-        assert getattr(unknown.value, "status", None) == grpc.StatusCode.PERMISSION_DENIED
+        assert unknown.value.status == grpc.StatusCode.PERMISSION_DENIED
     finally:
         invoker.close()
 
@@ -198,3 +200,36 @@ def test_a_client_of_org1_asking_as_org2_is_refused_before_any_fabric_call(netwo
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "invalid issuer" in caught.value.details()
     assert network.peer("MyOrg2MSP").calls.get("Endorse", 0) == endorsements_before
+
+
+def test_conflicts_beyond_the_retry_budget_are_aborted_and_write_nothing(network: StandInNetwork,
+                                                                         tmp_path: Path) -> None:
+    fabric = parse_fabric_config({m: network.organization_config(m) for m in network.orgs},
+                                 environ={"ORCHESTRATOR_FABRIC_MVCC_RETRIES": "0"})
+    invoker = FabricInvoker(fabric, tmp_path / "data", channels=fabric_config(network, tmp_path).channels)
+    target = Target("MyOrg1MSP", "mychannel", "mycc")
+    argument = codec.encode(organization_pb2.RegisterOrganizationParam())
+    outcomes: list[object] = []
+
+    def register() -> None:
+        try:
+            outcomes.append(invoker.submit(target, "orchestrator.organization:RegisterOrganization", argument))
+        except InvocationError as exc:
+            outcomes.append(exc)
+
+    try:
+        with network.orderer.hold("mychannel"):
+            calls = [threading.Thread(target=register) for _ in range(2)]
+            for call in calls:
+                call.start()
+            while network.orderer.pending("mychannel") < 2:  # both endorsed on the same state
+                network.ledgers["mychannel"].wait_height(network.ledgers["mychannel"].height, 0.01)
+        for call in calls:
+            call.join()
+    finally:
+        invoker.close()
+    aborted = [o for o in outcomes if isinstance(o, InvocationError)]
+    assert len(aborted) == 1 and aborted[0].status == grpc.StatusCode.ABORTED
+    assert "MVCC_READ_CONFLICT" in aborted[0].message and "nothing was written" in aborted[0].message
+    organizations = [tx for b in network.ledgers["mychannel"].blocks for tx in b.transactions if tx.code == 0]
+    assert len(organizations) == 1
