@@ -70,10 +70,7 @@ def _channel(address: str) -> grpc.Channel:
 
 
 def setup(client: GatewayClient, plan: str) -> None:
-    client.register_organization(organization_pb2.RegisterOrganizationParam())
-    client.register_algo(b.new_algo())
-    client.register_data_manager(b.new_data_manager())
-    client.register_data_samples(datasample_pb2.RegisterDataSamplesParam(samples=[b.new_data_sample()]))
+    """A plan with its root task (organization, algo, data manager and sample already registered)."""
     client.register_plan(b.new_plan(plan))
     client.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task(f"{plan} root", plan=plan)]))
 
@@ -176,6 +173,26 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, gateway_process(Path(tmp) / "data", args.gateway_args) as address, \
             _channel(address) as channel:
         client = GatewayClient(channel)
+        # overhead first, on ledgers of the same (small) size in the gateway and in process
+        client.register_organization(organization_pb2.RegisterOrganizationParam())
+        client.register_algo(b.new_algo())
+        client.register_data_manager(b.new_data_manager())
+        client.register_data_samples(datasample_pb2.RegisterDataSamplesParam(samples=[b.new_data_sample()]))
+        get = algo_pb2.GetAlgoParam(key=b.key("simple algo"))
+        latencies(lambda: client.get_algo(get), 200)
+        grpc_reads = latencies(lambda: client.get_algo(get), args.samples)
+        client.register_plan(b.new_plan("overhead"))
+        client.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("overhead root",
+                                                                                         plan="overhead")]))
+        new = iter(tasks("overhead", args.samples))
+        grpc_writes = latencies(lambda: client.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[next(new)])),
+                                args.samples)
+        local_reads, local_writes = in_process_latencies(Path(tmp), args.samples)
+        print(f"GetAlgo median: {median_ms(grpc_reads):.3f} ms via gateway, {median_ms(local_reads):.3f} ms in process"
+              f" -> overhead {median_ms(grpc_reads) - median_ms(local_reads):.3f} ms")
+        print(f"RegisterTasks(1) median: {median_ms(grpc_writes):.3f} ms via gateway, {median_ms(local_writes):.3f} ms "
+              f"in process -> overhead {median_ms(grpc_writes) - median_ms(local_writes):.3f} ms")
+
         setup(client, "batched")
         batches = [computetask_pb2.RegisterTasksParam(tasks=tasks("batched", 1000, start))
                    for start in range(0, args.tasks, 1000)]
@@ -194,21 +211,6 @@ def main() -> int:
             page_size=5000, filter=computetask_pb2.TaskQueryFilter(compute_plan_key=b.key("batched")))
         runs = [timed(lambda: client.query_tasks(page)) for _ in range(5)]
         print(f"5,000 tasks of a plan in one page: median {statistics.median(runs):.3f} s, best {min(runs):.3f} s")
-
-        get = algo_pb2.GetAlgoParam(key=b.key("simple algo"))
-        latencies(lambda: client.get_algo(get), 200)
-        grpc_reads = latencies(lambda: client.get_algo(get), args.samples)
-        client.register_plan(b.new_plan("overhead"))
-        client.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("overhead root",
-                                                                                         plan="overhead")]))
-        new = iter(tasks("overhead", args.samples))
-        grpc_writes = latencies(lambda: client.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[next(new)])),
-                                args.samples)
-        local_reads, local_writes = in_process_latencies(Path(tmp), args.samples)
-        print(f"GetAlgo median: {median_ms(grpc_reads):.3f} ms via gateway, {median_ms(local_reads):.3f} ms in process"
-              f" -> overhead {median_ms(grpc_reads) - median_ms(local_reads):.3f} ms")
-        print(f"RegisterTasks(1) median: {median_ms(grpc_writes):.3f} ms via gateway, {median_ms(local_writes):.3f} ms "
-              f"in process -> overhead {median_ms(grpc_writes) - median_ms(local_writes):.3f} ms")
 
         client.register_plan(b.new_plan("load"))
         client.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("load root", plan="load")]))
