@@ -85,13 +85,17 @@ class EventFeed:
         return self._checkpoint
 
     def wait_for_block(self, block_number: int, timeout: float) -> bool:
-        """Block until the events of ``block_number`` are in the log (True), or ``timeout`` passes."""
+        """Block until the events of ``block_number`` are in the log (True), or ``timeout`` passes.
+
+        Returns False at once when the stream is down: a write must not wait on a reconnection.
+        """
+
+        def logged() -> bool:
+            return self._checkpoint is not None and self._checkpoint.block_number >= block_number
+
         with self._progress:
-            return self._progress.wait_for(
-                lambda: self._stop.is_set() or (self._checkpoint is not None
-                                                and self._checkpoint.block_number >= block_number),
-                timeout,
-            ) and not self._stop.is_set()
+            self._progress.wait_for(lambda: logged() or self._stop.is_set() or not self.connected, timeout)
+            return logged()
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -118,10 +122,9 @@ class EventFeed:
                     stream.close()
                     return
                 self._stream = stream
+                self.connected = True  # a stream that cannot be served fails at its first read
             try:
                 for response in stream:
-                    if not self.connected:
-                        self.connected = True
                     self._ingest(response)
                     backoff, failed_peers = self._backoff, []
             except GatewayError as exc:
@@ -136,7 +139,9 @@ class EventFeed:
             except Exception:  # never let the feed die: log and reconnect
                 logger.exception("events of %s/%s: unexpected failure", self.channel, self.chaincode)
             finally:
-                self.connected = False
+                with self._progress:
+                    self.connected = False
+                    self._progress.notify_all()
                 stream.close()
                 with self._stream_lock:
                     self._stream = None
