@@ -80,6 +80,8 @@ class FabricInvoker:
     """:class:`~orchestrator.gateway.invoke.base.Invoker` over Fabric peers; thread-safe, many calls in flight."""
 
     def __init__(self, config: FabricConfig, data_dir: Path, *, channels: ChannelConfig | None = None) -> None:
+        self._data_dir = Path(data_dir) / "fabric"
+        self._lock_file = _lock(self._data_dir)  # first: nothing to release if another gateway holds it
         self.settings = config.settings
         self._channel_config = channels or ChannelConfig()
         self._grpc_channels: list[grpc.Channel] = []
@@ -100,8 +102,6 @@ class FabricInvoker:
                     endorse_timeout=settings.endorse_timeout, submit_timeout=settings.submit_timeout,
                     commit_status_timeout=settings.commit_timeout,
                 )
-        self._data_dir = Path(data_dir) / "fabric"
-        self._lock_file = _lock(self._data_dir)
         self._feeds: dict[tuple[str, str], EventFeed] = {}
         self._feeds_lock = threading.Lock()
         self._closed = False

@@ -14,7 +14,7 @@ from orchestrator.api import algo_pb2, common_pb2, event_pb2, organization_pb2
 from orchestrator.gateway.config import ConfigError
 from orchestrator.gateway.fabric.config import parse_fabric_config
 from orchestrator.gateway.invoke import create_invoker
-from orchestrator.gateway.invoke.base import InvocationError, Target
+from orchestrator.gateway.invoke.base import DataDirInUseError, InvocationError, Target
 from orchestrator.gateway.invoke.fabric import FabricInvoker
 from orchestrator.gateway.server import GatewayThread
 from orchestrator.shared import codec
@@ -233,3 +233,14 @@ def test_conflicts_beyond_the_retry_budget_are_aborted_and_write_nothing(network
     assert "MVCC_READ_CONFLICT" in aborted[0].message and "nothing was written" in aborted[0].message
     organizations = [tx for b in network.ledgers["mychannel"].blocks for tx in b.transactions if tx.code == 0]
     assert len(organizations) == 1
+
+
+def test_two_gateways_cannot_share_a_data_directory(network: StandInNetwork, tmp_path: Path) -> None:
+    fabric = parse_fabric_config({m: network.organization_config(m) for m in network.orgs})
+    first = FabricInvoker(fabric, tmp_path / "data")
+    try:
+        with pytest.raises(DataDirInUseError):
+            FabricInvoker(fabric, tmp_path / "data")
+    finally:
+        first.close()
+    FabricInvoker(fabric, tmp_path / "data").close()  # released on close
