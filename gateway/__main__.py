@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from orchestrator.gateway.config import ConfigError, load_config
+from orchestrator.gateway.config import ConfigError, GatewayConfig, load_config
 from orchestrator.gateway.invoke import ModeNotAvailableError
 from orchestrator.gateway.invoke.base import DataDirInUseError
-from orchestrator.gateway.logs import configure_logging
+from orchestrator.gateway.logs import configure_logging, stop_logging
 from orchestrator.gateway.server import serve
 
 logger = logging.getLogger("orchestrator.gateway")
@@ -24,6 +24,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orchestrator-gateway: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_level, config.log_format)
+    try:
+        return _serve(config)
+    finally:
+        stop_logging()
+
+
+def _serve(config: GatewayConfig) -> int:
     try:
         asyncio.run(serve(config))
     except ConfigError as exc:

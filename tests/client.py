@@ -150,10 +150,13 @@ class GatewayProcess:
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         script = Path(sys.executable).with_name("orchestrator-gateway")
-        self.process = subprocess.Popen(
-            [str(script), "--listen", self.address, "--data-dir", str(data_dir), "--grace-period", "10", *args],
-            stderr=subprocess.PIPE, text=True,
-        )
+        self.log_path = data_dir.parent / f"gateway-{self.port}.log"  # a file: a full pipe would stall the gateway
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [str(script), "--listen", self.address, "--data-dir", str(data_dir), "--grace-period", "10", *args],
+                stderr=log, stdin=subprocess.DEVNULL,
+            )
 
     def wait_serving(self, timeout: float = 30.0) -> GatewayProcess:
         from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -167,5 +170,5 @@ class GatewayProcess:
     def stop(self, signal_number: int) -> tuple[int, str]:
         """Send ``signal_number`` and wait: (exit status, everything logged)."""
         self.process.send_signal(signal_number)
-        _, stderr = self.process.communicate(timeout=60)
-        return self.process.returncode, stderr
+        self.process.wait(timeout=60)
+        return self.process.returncode, self.log_path.read_text()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from orchestrator.api import algo_pb2, common_pb2, computeplan_pb2, computetask_pb2, event_pb2, model_pb2
 from tests import builders as b
 from tests.builders import key
-from tests.client import GatewayClient
+from tests.client import GatewayClient, GatewayProcess, connected
 from tests.e2e import steps
 
 logger = logging.getLogger(__name__)
@@ -165,8 +168,20 @@ def _query_5000_by_algo(client: GatewayClient) -> list[computetask_pb2.ComputeTa
     return list(page.tasks)
 
 
+@pytest.fixture
+def process_client(tmp_path: Path) -> Iterator[GatewayClient]:
+    """A client of a gateway subprocess: the long scenarios get a core of their own for the gateway."""
+    gateway = GatewayProcess(tmp_path / "data", "--log-level", "WARNING").wait_serving()  # no access log lines
+    try:
+        with connected(gateway.address) as channel:
+            yield GatewayClient(channel).register()
+    finally:
+        gateway.stop(signal.SIGTERM)
+
+
 @pytest.mark.slow
-def test_CP8_ten_thousand_tasks_one_call_each(client: GatewayClient) -> None:
+def test_CP8_ten_thousand_tasks_one_call_each(process_client: GatewayClient) -> None:
+    client = process_client
     steps.setup_train(client)
     steps.register_task(client, b.new_train_task("task"))
     begin = time.perf_counter()
@@ -177,7 +192,8 @@ def test_CP8_ten_thousand_tasks_one_call_each(client: GatewayClient) -> None:
 
 
 @pytest.mark.slow
-def test_CP9_ten_thousand_tasks_in_batches_of_a_thousand(client: GatewayClient) -> None:
+def test_CP9_ten_thousand_tasks_in_batches_of_a_thousand(process_client: GatewayClient) -> None:
+    client = process_client
     steps.setup_train(client)
     steps.register_task(client, b.new_train_task("task"))
     begin = time.perf_counter()

@@ -55,12 +55,11 @@ def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gat
         yield client, data_dir / "mychannel" / "mycc.sqlite"
 
 
-def dump(path: Path) -> tuple[Any, ...]:
-    """Everything the ledger holds, read straight from its SQLite file."""
+def dump(path: Path) -> dict[str, list[Any]]:
+    """Every row of every table of the ledger (state, events, bookkeeping), read straight from its SQLite file."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        return (db.execute("SELECT key, value FROM state ORDER BY key").fetchall(),
-                db.execute("SELECT tx_id FROM transactions ORDER BY seq").fetchall(),
-                db.execute("SELECT id, payload FROM events ORDER BY seq").fetchall())
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {table: db.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall() for table in tables}
 
 
 def raw_call(client: GatewayClient, function: Function, payload: bytes) -> tuple[grpc.StatusCode, str]:

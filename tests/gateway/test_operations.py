@@ -21,7 +21,14 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from orchestrator.api import algo_pb2, info_pb2
 from orchestrator.gateway.config import OPTIONS
-from orchestrator.gateway.logs import REQUEST_ID, JsonFormatter, RequestIdFilter, TextFormatter
+from orchestrator.gateway.logs import (
+    REQUEST_ID,
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    configure_logging,
+    stop_logging,
+)
 from orchestrator.gateway.server import GatewayThread
 from orchestrator.shared.functions import SERVICES
 from tests import builders as b
@@ -181,15 +188,20 @@ def test_a_bad_setting_exits_with_status_2_and_a_clear_message() -> None:
 
 
 def test_logs_go_to_stderr_in_the_chosen_format() -> None:
-    from orchestrator.gateway.logs import configure_logging
-
     stream = io.StringIO()
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     try:
         configure_logging("INFO", "json", stream)
         logging.getLogger("orchestrator.gateway.test").info("hello %s", "world")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("orchestrator.gateway.test").exception("failed")
+        stop_logging()  # lines are written by a thread of their own: wait for them
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
-    assert json.loads(stream.getvalue())["message"] == "hello world"
+    hello, failed = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert hello["message"] == "hello world"
+    assert failed["message"] == "failed" and "ValueError: boom" in failed["exception"]
