@@ -320,6 +320,8 @@ def parse_channels(channels: Any) -> ChannelConfig:
         raise ConfigError("'channels' must map channel names to organizations")
     parsed: dict[str, ChannelAccess] = {}
     for name, entry in channels.items():
+        organizations: list[Any]
+        chaincodes: list[Any]
         if isinstance(entry, list):
             organizations, chaincodes = entry, []
         elif isinstance(entry, dict):
