@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from orchestrator.api import algo_pb2, info_pb2
-from orchestrator.gateway.config import OPTIONS
+from orchestrator.gateway.config import OPTIONS, ConfigError
 from orchestrator.gateway.logs import (
     REQUEST_ID,
     JsonFormatter,
@@ -205,3 +205,9 @@ def test_logs_go_to_stderr_in_the_chosen_format() -> None:
     hello, failed = (json.loads(line) for line in stream.getvalue().splitlines())
     assert hello["message"] == "hello world"
     assert failed["message"] == "failed" and "ValueError: boom" in failed["exception"]
+
+
+def test_a_port_already_served_is_refused_instead_of_shared(gateway: GatewayThread, tmp_path: Path) -> None:
+    second = GatewayThread(test_config(tmp_path / "second", listen=gateway.address))
+    with pytest.raises(ConfigError, match=f"cannot listen on {gateway.address}"):
+        second.start()
