@@ -58,6 +58,7 @@ class _Peer:
         self.endpoint = endpoint
         self.slots = threading.BoundedSemaphore(endpoint.max_in_flight)
         self.down_until = 0.0
+        self.ready = False  # answered our last call: proven reachable
         self.calls = {
             name: endpoint.channel.unary_unary(
                 _SERVICE + name, request_serializer=req.SerializeToString, response_deserializer=res.FromString
@@ -106,11 +107,12 @@ class GatewayClient:
 
     def __init__(
         self, endpoints: Sequence[Endpoint], *, down_period: float = 5.0, busy_backoff: float = 0.01,
-        busy_backoff_max: float = 0.5,
+        busy_backoff_max: float = 0.5, connect_timeout: float = 5.0,
     ) -> None:
         if not endpoints:
             raise ValueError("a Gateway client needs at least one endpoint")
         self._peers = [_Peer(endpoint) for endpoint in endpoints]
+        self._connect_timeout = connect_timeout
         self._down_period = down_period
         self._busy_backoff = busy_backoff
         self._busy_backoff_max = busy_backoff_max
@@ -120,9 +122,9 @@ class GatewayClient:
         return [peer.endpoint.address for peer in self._peers]
 
     def _order(self) -> list[_Peer]:
-        """Endpoints in configured order, those that failed recently last (they may be back)."""
+        """Endpoints in configured order: proven ones first, those that failed recently last (may be back)."""
         now = time.monotonic()
-        return sorted(self._peers, key=lambda peer: peer.down_until > now)
+        return sorted(self._peers, key=lambda peer: (peer.down_until > now, not peer.ready))
 
     def call(self, method: str, request: Message, *, deadline: float, error: ErrorFactory, tx_id: str = "") -> Any:
         """Send ``request`` to ``method`` of the first peer that answers, before ``deadline`` (monotonic).
@@ -135,27 +137,40 @@ class GatewayClient:
         while True:
             unreachable: list[ErrorDetail] = []
             busy: GatewayError | None = None
-            for peer in self._order():
+            order = self._order()
+            for index, peer in enumerate(order):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not peer.slots.acquire(timeout=remaining):
                     raise error(grpc.StatusCode.DEADLINE_EXCEEDED,
                                 f"{method} did not complete before the deadline", unreachable, tx_id=tx_id)
+                # A peer that has not answered yet gets a connection budget when another endpoint, not
+                # known down, could answer: an address that accepts but never answers must not eat the
+                # caller's deadline (a status wait is exempt: it may take long on any peer).
+                now = time.monotonic()
+                budgeted = (not peer.ready and remaining > self._connect_timeout and method != "CommitStatus"
+                            and any(other.down_until <= now for other in order[index + 1:]))
+                timeout = self._connect_timeout if budgeted else remaining
                 try:
-                    response = peer.calls[method](request, timeout=max(deadline - time.monotonic(), 0.001))
+                    response = peer.calls[method](request, timeout=max(timeout, 0.001))
                 except grpc.RpcError as exc:
                     failure = error(exc.code(), exc.details() or "", details_of(exc), tx_id=tx_id)
+                    if budgeted and failure.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                        failure = error(grpc.StatusCode.UNAVAILABLE, f"no connection within {timeout:.1f}s",
+                                        tx_id=tx_id)
                     if failure.code == grpc.StatusCode.UNAVAILABLE:
                         logger.warning("peer %s unavailable for %s: %s", peer.endpoint.address, method, failure.message)
+                        peer.ready = False
                         peer.down_until = time.monotonic() + self._down_period
                         unreachable.append(peer.detail(failure.message))
                         continue
+                    peer.ready = True  # it answered, if only to refuse
                     if failure.too_many_requests:
                         busy = failure
                         continue
                     raise failure from None
                 finally:
                     peer.slots.release()
-                peer.down_until = 0.0
+                peer.down_until, peer.ready = 0.0, True
                 return response
             if busy is None:
                 raise error(grpc.StatusCode.UNAVAILABLE, f"no peer could be reached for {method}", unreachable,
@@ -189,15 +204,24 @@ class GatewayClient:
         call = peer.deliver_filtered(iter([envelope]))
         return EventStream(peer, call, lambda: None)
 
+    def report_reachable(self, address: str) -> None:
+        """An endpoint answered on a stream: it is proven reachable."""
+        for peer in self._peers:
+            if peer.endpoint.address == address:
+                peer.ready, peer.down_until = True, 0.0
+
     def report_unreachable(self, address: str) -> None:
         """Set an endpoint aside after a stream on it failed."""
         for peer in self._peers:
             if peer.endpoint.address == address:
-                peer.down_until = time.monotonic() + self._down_period
+                peer.ready, peer.down_until = False, time.monotonic() + self._down_period
 
     def ready(self) -> bool:
         """Whether some endpoint has not failed recently."""
         now = time.monotonic()
         return any(peer.down_until <= now for peer in self._peers)
+
+    def close(self) -> None:
+        """Nothing to release: the channels belong to the caller."""
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "Endpoint", "EventStream", "GatewayClient"]

@@ -152,7 +152,11 @@ class CommitListener:
                     return
                 self._stream = stream
             try:
+                proven = False
                 for response in stream:
+                    if not proven:
+                        client.report_reachable(stream.address)
+                        proven = True
                     if response.WhichOneof("Type") != "filtered_block":
                         logger.warning("filtered blocks of %s from %s ended with status %s", self._network.channel,
                                        stream.address, common_pb2.Status.Name(response.status))

@@ -124,7 +124,11 @@ class EventFeed:
                 self._stream = stream
                 self.connected = True  # a stream that cannot be served fails at its first read
             try:
+                proven = False
                 for response in stream:
+                    if not proven:
+                        network.gateway.client.report_reachable(stream.address)
+                        proven = True
                     self._ingest(response)
                     backoff, failed_peers = self._backoff, []
             except GatewayError as exc:

@@ -156,6 +156,7 @@ def run(mspid: str, channel: str, chaincode: str, *, config_file: Path | None, t
             backoff = min(backoff * 2, 10.0)
     finally:
         gateway.close()
+        gateway.client.close()
         for channel_ in channels:
             channel_.close()
 

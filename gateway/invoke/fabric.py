@@ -370,6 +370,8 @@ class FabricInvoker:
             feed.close()
         for gateway in self.gateways.values():
             gateway.close()
+        for client in self._clients.values():
+            client.close()
         for channel in self._grpc_channels:
             channel.close()
         self._lock_file.close()

@@ -51,6 +51,7 @@ class Clients:
     def close(self) -> None:
         for gateway in self._gateways:
             gateway.close()
+            gateway.client.close()
         for channel in self._channels:
             channel.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
 import threading
 import time
 
@@ -13,6 +14,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.peer import proposal_pb2, transaction_pb2
 
 from orchestrator.api import algo_pb2, organization_pb2
+from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
 from orchestrator.gateway.fabric.errors import (
     CommitError,
     CommitStatusError,
@@ -377,3 +379,27 @@ def test_without_a_positioned_listener_the_status_is_asked_per_transaction(clien
     assert gateway.get_network("mychannel").commit_listener() is None
     contract.submit(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
     assert clients.network.peer("MyOrg1MSP").calls["CommitStatus"] == 1
+
+
+def test_an_endpoint_that_accepts_but_never_answers_is_skipped_after_the_connection_budget(
+        clients: Clients) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts TCP connections, never speaks TLS or HTTP/2
+    try:
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        tls = grpc.ssl_channel_credentials(root_certificates=clients.network.pki["MyOrg1MSP"].tls_ca.cert_path
+                                           .read_bytes())
+        channel = grpc.secure_channel(address, tls)
+        endpoints = [Endpoint(address, channel, "MyOrg1MSP"), *clients.endpoints("MyOrg1MSP")]
+        client = GatewayClient(endpoints, connect_timeout=0.5)
+        gateway = Gateway(clients.identity("MyOrg1MSP"), client)
+        try:
+            reply = gateway.get_network("mychannel").get_contract("mycc").evaluate(ALL_ORGS, timeout=30)
+            assert codec.decode_message(reply, organization_pb2.GetAllOrganizationsResponse) is not None
+        finally:
+            gateway.close()
+            client.close()
+            channel.close()
+    finally:
+        silent.close()

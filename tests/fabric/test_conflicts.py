@@ -57,9 +57,11 @@ def test_sixteen_clients_finishing_the_parents_of_one_aggregate_conflict_and_all
             thread.join()
 
         assert not errors, errors
+        # Endorsed on one state, the first block holds all sixteen: each read another parent (the
+        # first one still DOING), so whichever of the first two parents' transactions comes later
+        # in the block read a parent the other one wrote: at least one conflict, whatever the order.
         conflicts = validation_codes(network) - before
-        assert conflicts[transaction_pb2.MVCC_READ_CONFLICT] + conflicts[transaction_pb2.PHANTOM_READ_CONFLICT] \
-            >= CLIENTS - 1
+        assert conflicts[transaction_pb2.MVCC_READ_CONFLICT] + conflicts[transaction_pb2.PHANTOM_READ_CONFLICT] >= 1
         assert all(steps.status(owner, ref) == computetask_pb2.STATUS_DONE for ref in parents)
         assert steps.status(owner, "aggregate") == computetask_pb2.STATUS_TODO  # not lost: the last DONE saw all
         updates = owner.query_events(asset_kind=common_pb2.ASSET_COMPUTE_TASK,
