@@ -244,3 +244,24 @@ def test_two_gateways_cannot_share_a_data_directory(network: StandInNetwork, tmp
     finally:
         first.close()
     FabricInvoker(fabric, tmp_path / "data").close()  # released on close
+
+
+def test_calls_of_one_organization_are_in_flight_together(network: StandInNetwork, client: GatewayClient) -> None:
+    errors: list[BaseException] = []
+
+    def register(index: int) -> None:
+        try:
+            client.register_algo(new_algo(f"parallel {index}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    calls = [threading.Thread(target=register, args=(i,)) for i in range(16)]
+    with network.orderer.hold("mychannel"):  # upstream ran one call per MSP at a time: at most one would wait here
+        for call in calls:
+            call.start()
+        while network.orderer.pending("mychannel") < 16:
+            network.ledgers["mychannel"].wait_height(network.ledgers["mychannel"].height, 0.01)
+    for call in calls:
+        call.join()
+    assert not errors
+    assert len({a.key for a in client.query_algos(algo_pb2.QueryAlgosParam(page_size=100)).Algos}) == 16
