@@ -94,3 +94,16 @@ def test_the_console_script_is_installed() -> None:
     done = subprocess.run([sys.executable, "-m", "orchestrator.gateway.fabric.init_job", "--help"],
                           capture_output=True, text=True, check=True)
     assert "ORCHESTRATOR_INIT_TIMEOUT" in done.stdout
+
+
+def test_the_console_script_initializes_from_the_environment(init_network: StandInNetwork, tmp_path: Path) -> None:
+    config = init_network.gateway_config(tmp_path / "gateway.yaml")
+    script = Path(sys.executable).with_name("orchestrator-chaincode-init")
+    environ = {"PATH": "/usr/bin:/bin", "ORCHESTRATOR_CONFIG": str(config), "ORCHESTRATOR_MSPID": "MyOrg1MSP",
+               "ORCHESTRATOR_CHANNEL": "mychannel", "ORCHESTRATOR_CHAINCODE": "mycc",
+               "ORCHESTRATOR_INIT_TIMEOUT": "60"}
+    done = subprocess.run([str(script)], env=environ, capture_output=True, text=True, timeout=120)
+    assert done.returncode == init_job.EXIT_DONE, done.stderr
+    assert "initialized in transaction" in done.stderr
+    again = subprocess.run([str(script)], env=environ, capture_output=True, text=True, timeout=120)
+    assert again.returncode == init_job.EXIT_DONE and "already initialized" in again.stderr
