@@ -302,6 +302,11 @@ class Handler:
     # -- shutdown ------------------------------------------------------------------------
 
     @property
+    def accepting(self) -> bool:
+        """Whether new transactions are taken (``False`` once a graceful stop began)."""
+        return self._accepting
+
+    @property
     def in_flight(self) -> int:
         return len(self._waiters)
 
