@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -122,6 +122,8 @@ class HarnessPeer:
         self._orderer_cond = threading.Condition()
         self._orderer: threading.Thread | None = None
         self._closed = False
+        #: Called after each block, under the commit lock (so in block order), with the block and its events.
+        self.on_commit: list[Callable[[Block, list[CommittedEvent]], None]] = []
 
     # -- endorsement ---------------------------------------------------------------------
 
@@ -206,15 +208,18 @@ class HarnessPeer:
                 codes = commit_block(self.state, number, rwsets)
             finally:
                 self.state.lock.release_write()
+            block = Block(number, tuple((e.tx_id, c) for e, c in zip(endorsements, codes, strict=True)))
+            events = [CommittedEvent(number, e.tx_id, e.event) for e, c in zip(endorsements, codes, strict=True)
+                      if c == VALID and e.event is not None]
             with self._committed_cond:
-                self.blocks.append(Block(number, tuple((e.tx_id, c) for e, c in zip(endorsements, codes,
-                                                                                     strict=True))))
+                self.blocks.append(block)
                 for endorsement, code in zip(endorsements, codes, strict=True):
                     if code != DUPLICATE_TXID:
                         self._committed[endorsement.tx_id] = (number, code)
-                    if code == VALID and endorsement.event is not None:
-                        self.events.append(CommittedEvent(number, endorsement.tx_id, endorsement.event))
+                self.events.extend(events)
                 self._committed_cond.notify_all()
+            for callback in self.on_commit:
+                callback(block, events)
         return codes
 
     def status(self, tx_id: str) -> tuple[int, int] | None:
