@@ -10,9 +10,13 @@ import grpc
 import pytest
 
 from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
+from orchestrator.gateway.fabric.config import MAX_MESSAGE
 from orchestrator.gateway.fabric.gateway import Gateway
 from orchestrator.gateway.fabric.signing import SigningIdentity, load_signing_identity
 from tests.fabric.network import StandInNetwork
+
+_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000),
+            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
 
 
 class Clients:
@@ -29,10 +33,9 @@ class Clients:
         for peer in self.network.peers[mspid]:
             if self.network.tls:
                 credentials = grpc.ssl_channel_credentials(root_certificates=pki.tls_ca.cert_path.read_bytes())
-                channel = grpc.secure_channel(peer.address, credentials, options=[
-                    ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)])
+                channel = grpc.secure_channel(peer.address, credentials, options=_OPTIONS)
             else:
-                channel = grpc.insecure_channel(peer.address)
+                channel = grpc.insecure_channel(peer.address, options=_OPTIONS)
             self._channels.append(channel)
             endpoints.append(Endpoint(peer.address, channel, mspid, max_in_flight))
         return endpoints

@@ -46,6 +46,7 @@ class StandInNetwork:
         channels: Mapping[str, Sequence[str]] = DEFAULT_CHANNELS, policy: str = "all", init_required: bool = False,
         key_type: str = "ecdsa", executors: ExecutorFactory | None = None, batch_timeout: float = 0.002,
         max_batch: int = 500, concurrency_limit: int = 500, tls: bool = True, mutual_tls: bool = False,
+        own_executors: bool = True,
     ) -> None:
         self.directory = Path(directory)
         self.orgs = tuple(orgs)
@@ -68,6 +69,7 @@ class StandInNetwork:
         self.orderer = Orderer(self.ledgers, batch_timeout=batch_timeout, max_batch=max_batch)
         factory = executors or (lambda mspid: InProcessExecutor())
         self.executors = {mspid: factory(mspid) for mspid in self.orgs}
+        self._own_executors = own_executors  # False: chaincode servers shared with other networks
         client_ca = (b"".join(pki.tls_ca.cert.public_bytes(Encoding.PEM) for pki in self.pki.values())
                      if mutual_tls else None)
         self.peers: dict[str, list[StandInPeer]] = {}
@@ -96,8 +98,9 @@ class StandInNetwork:
             for peer in peers:
                 peer.stop()
         self.orderer.stop()
-        for executor in self.executors.values():
-            executor.close()
+        if self._own_executors:
+            for executor in self.executors.values():
+                executor.close()
 
     def __enter__(self) -> StandInNetwork:
         return self.start()
@@ -153,12 +156,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-timeout", type=float, default=0.002)
     parser.add_argument("--max-batch", type=int, default=500)
     parser.add_argument("--chaincode", default="in-process", choices=("in-process", "processes"))
+    parser.add_argument("--shim", default="3.1", choices=("2.5", "3.1"),
+                        help="peer capabilities on the chaincode stream: 3.1 adds write batches and multi-key reads")
     args = parser.parse_args(argv)
     executors = None
     if args.chaincode == "processes":
+        from tests.chaincode.harness import FABRIC_2_5, FABRIC_3_1
         from tests.fabric.processes import chaincode_processes
 
-        executors = chaincode_processes(args.directory / "chaincode")
+        executors = chaincode_processes(args.directory / "chaincode",
+                                        capabilities=FABRIC_3_1 if args.shim == "3.1" else FABRIC_2_5)
     network = StandInNetwork(args.directory, policy=args.policy, batch_timeout=args.batch_timeout,
                              max_batch=args.max_batch, executors=executors).start()
     network.gateway_config(args.directory / "gateway.yaml", data_dir=args.directory / "gateway-data")
