@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from orchestrator.gateway.server import GatewayThread
 from tests.chaincode.harness import FABRIC_3_1
-from tests.client import GatewayClient, connected
+from tests.client import GatewayClient, GatewayProcess, connected
 from tests.fabric.gateway import fabric_gateway
 from tests.fabric.network import DEFAULT_ORGS, StandInNetwork
 from tests.fabric.processes import ChaincodeProcessExecutor
@@ -61,3 +62,16 @@ def client(channel: grpc.Channel) -> GatewayClient:
 def client2(client: GatewayClient) -> GatewayClient:
     """MyOrg2MSP, registered, on the same connection."""
     return client.as_org("MyOrg2MSP").register()
+
+
+@pytest.fixture
+def process_client(network: StandInNetwork, tmp_path: Path) -> Iterator[GatewayClient]:
+    """A client of a Fabric-mode gateway subprocess: the long scenarios give the gateway a core of its own."""
+    config = network.gateway_config(tmp_path / "gateway.yaml")
+    gateway = GatewayProcess(tmp_path / "gateway-data", "--config", str(config), "--log-level", "WARNING",
+                             "--workers", "64").wait_serving()
+    try:
+        with connected(gateway.address) as channel:
+            yield GatewayClient(channel).register()
+    finally:
+        gateway.stop(signal.SIGTERM)
