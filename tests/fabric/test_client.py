@@ -7,6 +7,9 @@ import hashlib
 import socket
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -79,7 +82,7 @@ def test_every_proposal_gets_a_fresh_transaction_id(clients: Clients) -> None:
     assert len({contract.new_proposal(ALL_ORGS).tx_id for _ in range(100)}) == 100
 
 
-def test_ed25519_identities_sign_what_peers_accept(tmp_path) -> None:
+def test_ed25519_identities_sign_what_peers_accept(tmp_path: Path) -> None:
     with StandInNetwork(tmp_path / "net", key_type="ed25519") as network:
         clients = Clients(network)
         try:
@@ -236,7 +239,7 @@ def test_a_deadline_shorter_than_the_commit_fails_the_status_wait_not_the_transa
     assert clients.network.ledgers["mychannel"].wait_status(tx_id, 10) is not None
 
 
-def test_calls_past_the_peer_limit_queue_in_the_client(tmp_path) -> None:
+def test_calls_past_the_peer_limit_queue_in_the_client(tmp_path: Path) -> None:
     with StandInNetwork(tmp_path / "net", concurrency_limit=4, policy="any") as network:
         clients = Clients(network)
         try:
@@ -248,7 +251,7 @@ def test_calls_past_the_peer_limit_queue_in_the_client(tmp_path) -> None:
             clients.close()
 
 
-def test_too_many_requests_refusals_are_retried(tmp_path) -> None:
+def test_too_many_requests_refusals_are_retried(tmp_path: Path) -> None:
     with StandInNetwork(tmp_path / "net", concurrency_limit=2, policy="any") as network:
         clients = Clients(network)
         try:
@@ -272,7 +275,7 @@ def test_too_many_requests_refusals_are_retried(tmp_path) -> None:
             clients.close()
 
 
-def test_an_unreachable_peer_fails_over_to_the_next_endpoint(tmp_path) -> None:
+def test_an_unreachable_peer_fails_over_to_the_next_endpoint(tmp_path: Path) -> None:
     with StandInNetwork(tmp_path / "net", peers_per_org={"MyOrg1MSP": 2}) as network:
         clients = Clients(network)
         try:
@@ -317,12 +320,13 @@ def test_prepared_transaction_parsing_reads_the_result() -> None:
         prepared_transaction("tx", envelope)
 
 
-def _ignore(call, *args) -> None:
+def _ignore(call: Callable[..., object], *args: Any) -> None:
+    """``call(*args[:-1])`` with a deadline of ``args[-1]`` seconds, its Gateway error ignored."""
     with contextlib.suppress(GatewayError):
         call(*args[:-1], deadline=time.monotonic() + args[-1])
 
 
-def _run_concurrently(count: int, call) -> None:
+def _run_concurrently(count: int, call: Callable[[], object]) -> None:
     errors: list[BaseException] = []
 
     def run() -> None:

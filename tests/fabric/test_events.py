@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from orchestrator.api import event_pb2, organization_pb2
@@ -40,7 +41,7 @@ def assert_logged_once_in_ledger_order(client: GatewayClient, network: StandInNe
     assert order == sorted(order)  # EVT-8
 
 
-def take(stream, count: int) -> list[event_pb2.Event]:
+def take(stream: Iterable[event_pb2.Event], count: int) -> list[event_pb2.Event]:
     events = []
     for event in stream:
         events.append(event)
