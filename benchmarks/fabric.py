@@ -3,9 +3,13 @@
 # Run from the repository root: ``.venv/bin/python benchmarks/fabric.py`` (``--help`` for options).
 # Figures go to stdout; nothing is asserted (tests never time anything).
 #
-# Processes: the stand-in network (peers, orderer, chaincode: ``python -m tests.fabric.network``),
-# the gateway (``orchestrator-gateway --mode fabric``), and this one (backend clients, and the
-# Fabric client micro-benchmark). CPU figures are read from /proc for the process concerned.
+# Processes: the stand-in network (peers, orderer: ``python -m tests.fabric.network``), one
+# ``orchestrator-chaincode`` per organization (its children; ``--chaincode in-process`` runs the
+# contract inside the peers instead), the gateway (``orchestrator-gateway --mode fabric``), and
+# this one (backend clients, and the Fabric client micro-benchmark). The endorsement policy
+# needs both organizations by default, so each transaction runs on both chaincode processes.
+# CPU figures are read from /proc (or counted by the executors) for the process concerned; the
+# machine's other load inflates them, so compare runs made at the same load.
 #
 # Measured:
 #   (1) Fabric client CPU per submitted call: proposal, signatures, endorse, submit, status wait
