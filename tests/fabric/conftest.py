@@ -13,7 +13,9 @@ from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
 from orchestrator.gateway.fabric.config import MAX_MESSAGE
 from orchestrator.gateway.fabric.gateway import Gateway
 from orchestrator.gateway.fabric.signing import SigningIdentity, load_signing_identity
-from tests.fabric.network import StandInNetwork
+from tests.chaincode.harness import FABRIC_3_1
+from tests.fabric.network import DEFAULT_ORGS, StandInNetwork
+from tests.fabric.processes import ChaincodeProcessExecutor
 
 _OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000),
             ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
@@ -63,6 +65,30 @@ class Clients:
 def network(tmp_path: Path) -> Iterator[StandInNetwork]:
     """Two organizations, one TLS peer each, both must endorse; the contract runs inside the peer process."""
     with StandInNetwork(tmp_path / "network") as net:
+        yield net
+
+
+@pytest.fixture(scope="session")
+def chaincode_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ChaincodeProcessExecutor]]:
+    """``orchestrator-chaincode`` for MyOrg1MSP and for MyOrg2MSP, each in its own process, for the session.
+
+    The processes hold no state (each transaction reads and writes the stand-in ledger through
+    its simulation), so fresh networks can share them. Peers announce Fabric 3.1's capabilities
+    (write batches, multi-key reads) so large plans stay quick; tests/chaincode covers 2.5 peers.
+    """
+    directory = tmp_path_factory.mktemp("chaincode")
+    servers = {mspid: ChaincodeProcessExecutor(mspid, directory / mspid, capabilities=FABRIC_3_1)
+               for mspid in DEFAULT_ORGS}
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+@pytest.fixture
+def process_network(tmp_path: Path, chaincode_servers: dict[str, ChaincodeProcessExecutor]
+                    ) -> Iterator[StandInNetwork]:
+    """Two organizations, both endorsing every transaction, each with its own chaincode process."""
+    with StandInNetwork(tmp_path / "network", executors=chaincode_servers.__getitem__, own_executors=False) as net:
         yield net
 
 

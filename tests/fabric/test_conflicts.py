@@ -1,4 +1,4 @@
-"""Conflict storm: concurrent mutations of one compute plan conflict, are retried, lose and duplicate nothing."""
+"""Conflict storm on real chaincode: concurrent mutations of one plan conflict, are retried, lose nothing."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def validation_codes(network: StandInNetwork) -> Counter[int]:
 
 
 def test_sixteen_clients_finishing_the_parents_of_one_aggregate_conflict_and_all_land(
-        network: StandInNetwork, tmp_path: Path) -> None:
+        process_network: StandInNetwork, tmp_path: Path) -> None:
+    network = process_network
     with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
         owner = GatewayClient(channel).register()
         steps.setup_train(owner)
@@ -73,7 +74,8 @@ def test_sixteen_clients_finishing_the_parents_of_one_aggregate_conflict_and_all
 
 
 def test_a_free_running_storm_of_task_registrations_and_actions_on_one_plan_loses_nothing(
-        network: StandInNetwork, tmp_path: Path) -> None:
+        process_network: StandInNetwork, tmp_path: Path) -> None:
+    network = process_network
     with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
         owner = GatewayClient(channel).register()
         steps.setup_train(owner)

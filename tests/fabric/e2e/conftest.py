@@ -1,9 +1,7 @@
 """The end-to-end scenarios' fixtures in Fabric mode: gateway → stand-in network → one chaincode process per org."""
 
-# The chaincode processes hold no state (every read and write goes to the stand-in ledger of
-# the transaction), so one pair serves the whole session and each test gets a fresh network:
-# fresh ledgers, peers, orderer and gateway. Peers announce Fabric 3.1's capabilities (write
-# batches, multi-key reads) so large plans stay quick; tests/chaincode covers 2.5 peers too.
+# One pair of chaincode processes serves the whole session (``chaincode_servers``, in
+# tests/fabric/conftest.py); each test gets a fresh network: ledgers, peers, orderer, gateway.
 
 from __future__ import annotations
 
@@ -15,29 +13,15 @@ import grpc
 import pytest
 
 from orchestrator.gateway.server import GatewayThread
-from tests.chaincode.harness import FABRIC_3_1
 from tests.client import GatewayClient, GatewayProcess, connected
 from tests.fabric.gateway import fabric_gateway
-from tests.fabric.network import DEFAULT_ORGS, StandInNetwork
-from tests.fabric.processes import ChaincodeProcessExecutor
-
-
-@pytest.fixture(scope="session")
-def chaincode_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ChaincodeProcessExecutor]]:
-    """``orchestrator-chaincode`` for MyOrg1MSP and for MyOrg2MSP, each in its own process."""
-    directory = tmp_path_factory.mktemp("chaincode")
-    servers = {mspid: ChaincodeProcessExecutor(mspid, directory / mspid, capabilities=FABRIC_3_1)
-               for mspid in DEFAULT_ORGS}
-    yield servers
-    for server in servers.values():
-        server.close()
+from tests.fabric.network import StandInNetwork
 
 
 @pytest.fixture
-def network(tmp_path: Path, chaincode_servers: dict[str, ChaincodeProcessExecutor]) -> Iterator[StandInNetwork]:
+def network(process_network: StandInNetwork) -> StandInNetwork:
     """Two organizations, both endorsing every transaction, each with its own chaincode process."""
-    with StandInNetwork(tmp_path / "network", executors=chaincode_servers.__getitem__, own_executors=False) as net:
-        yield net
+    return process_network
 
 
 @pytest.fixture
