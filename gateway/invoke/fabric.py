@@ -63,6 +63,10 @@ logger = logging.getLogger(__name__)
 EVENT_WAIT: Final = 10.0
 #: How long checking an earlier, in-doubt attempt may wait for its commit status.
 IN_DOUBT_WAIT: Final = 1.0
+#: What peers say when a chaincode is not defined on the channel, or not initialized (Fabric's texts).
+_LIFECYCLE_MARKERS: Final = ("has been successfully defined on channel", "has not been initialized",
+                             "is already initialized but called as init",
+                             "does not require initialization but called as init")
 
 
 def _lock(directory: Path) -> IO[str]:
@@ -284,9 +288,16 @@ class FabricInvoker:
         return exc.code == grpc.StatusCode.PERMISSION_DENIED or any(
             "access denied" in text or "FORBIDDEN" in text for text in texts)
 
+    @staticmethod
+    def _lifecycle_problem(exc: GatewayError) -> bool:
+        """The chaincode is not defined, or not initialized, on the channel: retrying now cannot help."""
+        return any(marker in text for text in (exc.message, *(d.message for d in exc.details))
+                   for marker in _LIFECYCLE_MARKERS)
+
     def _transient(self, exc: GatewayError) -> bool:
         """Endorsement or evaluation failures worth another try: a peer-side problem, not a refusal."""
-        return exc.code == grpc.StatusCode.ABORTED and not self._refused_identity(exc)
+        return (exc.code == grpc.StatusCode.ABORTED and not self._refused_identity(exc)
+                and not self._lifecycle_problem(exc))
 
     def _pause(self, attempt: int, deadline: float) -> bool:
         """Sleep a jittered, growing backoff; False when the deadline leaves no room for another attempt."""
@@ -304,6 +315,10 @@ class FabricInvoker:
         if self._refused_identity(exc):
             return InvocationError(grpc.StatusCode.PERMISSION_DENIED,
                                    f"the Fabric network refused the identity of {target.mspid}: {summary}")
+        if self._lifecycle_problem(exc):
+            return InvocationError(grpc.StatusCode.FAILED_PRECONDITION,
+                                   f'chaincode "{target.chaincode}" is not ready on channel "{target.channel}" '
+                                   f"(defined and initialized?): {summary}")
         if in_doubt:
             summary += "; the transaction may still commit"
         return InvocationError(grpc.StatusCode.UNAVAILABLE, summary)

@@ -265,3 +265,19 @@ def test_calls_of_one_organization_are_in_flight_together(network: StandInNetwor
         call.join()
     assert not errors
     assert len({a.key for a in client.query_algos(algo_pb2.QueryAlgosParam(page_size=100)).Algos}) == 16
+
+
+def test_a_chaincode_not_initialized_yet_is_a_failed_precondition_at_once(tmp_path: Path) -> None:
+    with StandInNetwork(tmp_path / "net", init_required=True) as network:
+        invoker = FabricInvoker(parse_fabric_config({m: network.organization_config(m) for m in network.orgs}),
+                                tmp_path / "data", channels=fabric_config(network, tmp_path).channels)
+        try:
+            with pytest.raises(InvocationError) as caught:
+                invoker.submit(Target("MyOrg1MSP", "mychannel", "mycc"),
+                               "orchestrator.organization:RegisterOrganization",
+                               codec.encode(organization_pb2.RegisterOrganizationParam()))
+        finally:
+            invoker.close()
+        assert caught.value.status == grpc.StatusCode.FAILED_PRECONDITION
+        assert "must call as init first" in caught.value.message
+        assert network.peer("MyOrg1MSP").calls["Endorse"] == 1  # not retried
