@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaincode.e2e.network import HarnessClient, HarnessNetwork
-from tests.chaincode.harness import ChaincodeProcess
+from tests.chaincode.harness import FABRIC_3_1, ChaincodeProcess
 
 
 @pytest.fixture
@@ -32,9 +32,10 @@ def client2(client: HarnessClient) -> HarnessClient:
 
 @pytest.fixture
 def process_client(tmp_path: Path) -> Iterator[HarnessClient]:
-    """MyOrg1MSP through a harness peer in front of ``orchestrator-chaincode`` in a subprocess (a core of its own)."""
+    """MyOrg1MSP through a Fabric 3.1 harness peer (write batches) in front of ``orchestrator-chaincode`` in a
+    subprocess, which gets a core of its own; the Fabric 2.5 path is the other scenarios'."""
     with ChaincodeProcess() as process:
-        net = HarnessNetwork(tmp_path, address=process.address)
+        net = HarnessNetwork(tmp_path, address=process.address, capabilities=FABRIC_3_1)
         try:
             yield HarnessClient(net).register()
         finally:
