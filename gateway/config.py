@@ -35,6 +35,9 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message says which setting and why."""
 
 
+#: Default ledger-call threads in Fabric mode.
+FABRIC_WORKERS = 128
+
 @dataclass(frozen=True)
 class ChannelAccess:
     """Who may use one channel, and with which chaincodes (empty: any)."""
@@ -189,7 +192,8 @@ OPTIONS: Final[tuple[_Option, ...]] = (
             "gRPC's default is 4MiB)", _size, metavar="SIZE"),
     _Option("--grace-period", "on SIGTERM/SIGINT, seconds given to in-flight calls before they are cancelled "
             "(default 15)", _seconds, metavar="SECONDS"),
-    _Option("--workers", "threads running ledger calls (default 8)", _positive_int, metavar="N"),
+    _Option("--workers", f"threads running ledger calls (default 8; {FABRIC_WORKERS} in fabric mode, where each "
+            "waits for its commit)", _positive_int, metavar="N"),
     _Option("--event-buffer", "live events buffered per SubscribeToEvents stream; a slower stream falls back to "
             "reading the ledger and catches up (default 2000)", _positive_int, metavar="N"),
     _Option("--sqlite-synchronous", "embedded mode: NORMAL (default; survives a killed process) or FULL "
@@ -276,6 +280,10 @@ def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | 
         else:
             values[option.dest] = _convert(option, where, str(value))
 
+    if "workers" not in values and values.get("mode") == "fabric":
+        # A Fabric submit holds its worker until the block commits (a second or two), so
+        # concurrency there comes from threads waiting, not from CPU.
+        values["workers"] = FABRIC_WORKERS
     config = GatewayConfig(
         **values,
         channels=parse_channels(channels) if channels is not None else ChannelConfig(),

@@ -118,3 +118,10 @@ def test_a_missing_configuration_file_is_refused() -> None:
 def test_a_mode_that_is_not_built_in_says_so() -> None:
     with pytest.raises(ModeNotAvailableError, match="mode 'quantum' is not available in this build"):
         mode("quantum")
+
+
+def test_fabric_mode_defaults_to_enough_workers_to_wait_for_commits() -> None:
+    """A Fabric submit holds a worker until its block commits: eight threads would cap throughput at a few calls/s."""
+    assert load_config([], {}).workers == 8
+    assert load_config(["--mode", "fabric"], {}).workers == 128
+    assert load_config(["--mode", "fabric", "--workers", "16"], {}).workers == 16
