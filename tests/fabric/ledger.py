@@ -1,18 +1,18 @@
-"""The stand-in channel ledger: versioned world state, simulations that record read/write sets, blocks, validation."""
+"""The stand-in channel ledger: world state per chaincode, blocks, and the validation a committing peer does."""
 
-# It follows Fabric's rules where the gateway can observe them: a simulation reads committed
-# state only (a transaction never sees its own writes) and records the version of each key it
-# read and the results of each range scan; validation replays the transactions of a block in
-# order and invalidates one whose read versions changed (MVCC_READ_CONFLICT), whose range
-# scans would now return other keys or versions (PHANTOM_READ_CONFLICT), whose endorsements do
-# not satisfy the chaincode's policy, whose creator signature is bad, or whose id is already in
-# the ledger. Only valid transactions write, and only their chaincode events are delivered.
+# Simulation, read/write sets and MVCC/phantom validation are the peer-side harness's
+# (tests/chaincode/harness/ledger.py), so the stand-in network and the harness peer follow the
+# same Fabric rules. On top of them the stand-in's validation invalidates a transaction whose
+# endorsements do not satisfy the chaincode's policy, whose creator signature is bad, or whose id
+# is already in the ledger; it checks every namespace a transaction touched against the writes of
+# the block's earlier valid transactions. Only valid transactions write, and only their chaincode
+# events are delivered.
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fabric_protos.common import common_pb2
@@ -20,47 +20,13 @@ from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.peer import chaincode_event_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf.message import DecodeError
-from sortedcontainers import SortedDict
 
+from tests.chaincode.harness import ledger as harness
+from tests.chaincode.harness.ledger import INITIALIZED_KEY, RWLock, Version, VersionedState
 from tests.fabric.msp import MspError, MspManager
 
-Version = tuple[int, int]  # (block number, transaction number) of the last write
-
-#: Fabric's lifecycle marker of an initialized chaincode (in the chaincode's own namespace).
-INITIALIZED_KEY = "\x00" + chr(0x10FFFF) + "initialized"
-
-
-class RWLock:
-    """Many simulations or one commit, writer first (Go's RWMutex): a pending commit stops new simulations."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._waiting_writers = 0
-
-    def acquire_read(self) -> None:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writer and not self._waiting_writers)
-            self._readers += 1
-
-    def release_read(self) -> None:
-        with self._cond:
-            self._readers -= 1
-            if not self._readers:
-                self._cond.notify_all()
-
-    def acquire_write(self) -> None:
-        with self._cond:
-            self._waiting_writers += 1
-            self._cond.wait_for(lambda: not self._writer and not self._readers)
-            self._waiting_writers -= 1
-            self._writer = True
-
-    def release_write(self) -> None:
-        with self._cond:
-            self._writer = False
-            self._cond.notify_all()
+#: Pending writes of a block's valid transactions: namespace -> key -> (value or ``None``, version).
+Updates = dict[str, dict[str, tuple[bytes | None, Version]]]
 
 
 @dataclass(frozen=True)
@@ -87,96 +53,15 @@ class ChaincodeDefinition:
     init_required: bool = False
 
 
-@dataclass
-class RangeRead:
-    start: str
-    end: str
-    exhausted: bool
-    reads: list[tuple[str, Version]]
+class Simulation(harness.Simulation):
+    """The harness's simulation of one proposal, plus the chaincode event the peer puts in its response."""
 
-
-class Simulation:
-    """One proposal run on committed state: what it read (with versions), scanned and wrote, and its event."""
-
-    def __init__(self, ledger: ChannelLedger, namespace: str) -> None:
-        self._state = ledger.namespace(namespace)
-        self.namespace = namespace
-        self.reads: dict[str, Version | None] = {}
-        self.range_reads: list[RangeRead] = []
-        self.writes: dict[str, bytes | None] = {}
+    def __init__(self, state: VersionedState, namespace: str) -> None:
+        super().__init__(state, namespace)
         self.event: tuple[str, bytes] | None = None
-        self.paginated = False
-
-    def get(self, key: str) -> bytes | None:
-        entry = self._state.get(key)
-        if key not in self.reads:
-            self.reads[key] = None if entry is None else entry[1]
-        return None if entry is None else entry[0]
-
-    def put(self, key: str, value: bytes) -> None:
-        self.writes[key] = bytes(value)
-
-    def delete(self, key: str) -> None:
-        self.writes[key] = None
-
-    def scan(self, start: str, end: str) -> Iterator[tuple[str, bytes]]:
-        """Committed entries in ``[start, end)``; the scan is recorded for phantom detection as it is consumed."""
-        record = RangeRead(start, end, False, [])
-        self.range_reads.append(record)
-        keys = list(self._state.irange(start, end, inclusive=(True, False))) if end else \
-            list(self._state.irange(start, None))
-        for key in keys:
-            entry = self._state.get(key)
-            if entry is None:
-                continue
-            record.reads.append((key, entry[1]))
-            yield key, entry[0]
-        record.exhausted = True
-
-    def scan_page(self, start: str, end: str, page_size: int, bookmark: str) -> tuple[list[tuple[str, bytes]], str]:
-        """One page from ``bookmark`` (or ``start``) and the next bookmark (``""`` at the end)."""
-        self.paginated = True
-        low = max(start, bookmark) if bookmark else start
-        entries: list[tuple[str, bytes]] = []
-        for key in self._state.irange(low, end or None, inclusive=(True, False)):
-            entry = self._state.get(key)
-            if entry is None:
-                continue
-            if len(entries) == page_size:
-                return entries, key
-            entries.append((key, entry[0]))
-        return entries, ""
 
     def set_event(self, name: str, payload: bytes) -> None:
         self.event = (name, bytes(payload))
-
-    def close(self) -> None:
-        """Mark unfinished scans: Fabric then validates them only up to the last key read."""
-        for record in self.range_reads:
-            if not record.exhausted and record.reads:
-                record.end = record.reads[-1][0]
-
-    def rwset(self) -> bytes:
-        """The ``rwset.TxReadWriteSet`` (deterministic: reads and writes sorted by key)."""
-        self.close()
-        kv = kv_rwset_pb2.KVRWSet()
-        for key in sorted(self.reads):
-            version = self.reads[key]
-            read = kv.reads.add(key=key)
-            if version is not None:
-                read.version.block_num, read.version.tx_num = version
-        for record in self.range_reads:
-            info = kv.range_queries_info.add(start_key=record.start, end_key=record.end,
-                                             itr_exhausted=record.exhausted)
-            info.raw_reads.SetInParent()
-            for key, (block, tx) in record.reads:
-                info.raw_reads.kv_reads.add(key=key, version=kv_rwset_pb2.Version(block_num=block, tx_num=tx))
-        for key in sorted(self.writes):
-            value = self.writes[key]
-            kv.writes.add(key=key, is_delete=value is None, value=value or b"")
-        tx = rwset_pb2.TxReadWriteSet(data_model=rwset_pb2.TxReadWriteSet.KV)
-        tx.ns_rwset.add(namespace=self.namespace, rwset=kv.SerializeToString(deterministic=True))
-        return tx.SerializeToString(deterministic=True)
 
 
 @dataclass
@@ -200,7 +85,7 @@ class ChannelLedger:
         self.msp = msp
         self.members = members
         self.chaincodes: dict[str, ChaincodeDefinition] = {}
-        self._state: dict[str, SortedDict] = {}
+        self._state: dict[str, VersionedState] = {}
         self.blocks: list[Block] = [Block(0)]  # block 0: the channel's configuration block
         self._tx_index: dict[str, tuple[int, int]] = {}  # tx id -> (block number, validation code)
         self.lock = RWLock()
@@ -209,10 +94,10 @@ class ChannelLedger:
 
     def define(self, definition: ChaincodeDefinition) -> None:
         self.chaincodes[definition.name] = definition
-        self._state.setdefault(definition.name, SortedDict())
+        self.namespace(definition.name)
 
-    def namespace(self, name: str) -> SortedDict:
-        return self._state.setdefault(name, SortedDict())
+    def namespace(self, name: str) -> VersionedState:
+        return self._state.setdefault(name, VersionedState())
 
     @property
     def height(self) -> int:
@@ -222,7 +107,7 @@ class ChannelLedger:
 
     def simulate(self, namespace: str) -> Simulation:
         """A new simulation; hold :attr:`lock` for reading while it runs."""
-        return Simulation(self, namespace)
+        return Simulation(self.namespace(namespace), namespace)
 
     # -- status and events -----------------------------------------------------------------
 
@@ -252,24 +137,24 @@ class ChannelLedger:
         try:
             number = len(self.blocks)
             block = Block(number)
-            updates: dict[tuple[str, str], tuple[bytes | None, Version]] = {}
+            updates: Updates = {}
             seen: set[str] = set()
             for index, envelope in enumerate(envelopes):
                 tx_id, code, event, writes = self._validate(envelope, updates, seen)
                 if code == transaction_pb2.VALID:
-                    for (namespace, key), value in writes.items():
-                        updates[(namespace, key)] = (value, (number, index))
+                    for namespace, kv_writes in writes.items():
+                        pending = updates.setdefault(namespace, {})
+                        for key, value in kv_writes.items():
+                            pending[key] = (value, (number, index))
                 else:
                     event = None
                 if tx_id:
                     seen.add(tx_id)
                 block.transactions.append(CommittedTx(tx_id, code, event))
-            for (namespace, key), (value, version) in updates.items():
+            for namespace, pending in updates.items():
                 state = self.namespace(namespace)
-                if value is None:
-                    state.pop(key, None)
-                else:
-                    state[key] = (value, version)
+                for key, (value, version) in pending.items():
+                    state.apply({key: value}, version)
             with self._committed:
                 self.blocks.append(block)
                 for tx in block.transactions:
@@ -282,32 +167,8 @@ class ChannelLedger:
             callback(block)
         return block
 
-    def _current(self, namespace: str, key: str, updates: dict[tuple[str, str], tuple[bytes | None, Version]]
-                 ) -> Version | None:
-        pending = updates.get((namespace, key))
-        if pending is not None:
-            return None if pending[0] is None else pending[1]
-        entry = self.namespace(namespace).get(key)
-        return None if entry is None else entry[1]
-
-    def _range_now(self, namespace: str, start: str, end: str, inclusive_end: bool,
-                   updates: dict[tuple[str, str], tuple[bytes | None, Version]]) -> list[tuple[str, Version]]:
-        state = self.namespace(namespace)
-        found: dict[str, Version] = {
-            key: state[key][1] for key in state.irange(start, end or None, inclusive=(True, inclusive_end))
-        }
-        for (ns, key), (value, version) in updates.items():
-            if ns != namespace or key < start or (end and (key > end if inclusive_end else key >= end)):
-                continue
-            if value is None:
-                found.pop(key, None)
-            else:
-                found[key] = version
-        return sorted(found.items())
-
-    def _validate(self, envelope_bytes: bytes, updates: dict[tuple[str, str], tuple[bytes | None, Version]],
-                  seen: set[str]) -> tuple[str, int, chaincode_event_pb2.ChaincodeEvent | None,
-                                           dict[tuple[str, str], bytes | None]]:
+    def _validate(self, envelope_bytes: bytes, updates: Updates, seen: set[str]
+                  ) -> tuple[str, int, chaincode_event_pb2.ChaincodeEvent | None, dict[str, dict[str, bytes | None]]]:
         try:
             envelope = common_pb2.Envelope.FromString(envelope_bytes)
             payload = common_pb2.Payload.FromString(envelope.payload)
@@ -349,20 +210,13 @@ class ChannelLedger:
                 continue
         if not definition.policy.satisfied_by(endorsers):
             return tx_id, transaction_pb2.ENDORSEMENT_POLICY_FAILURE, None, {}
-        writes: dict[tuple[str, str], bytes | None] = {}
+        writes: dict[str, dict[str, bytes | None]] = {}
         for ns in rwset.ns_rwset:
             kv = kv_rwset_pb2.KVRWSet.FromString(ns.rwset)
-            for read in kv.reads:
-                expected = (read.version.block_num, read.version.tx_num) if read.HasField("version") else None
-                if self._current(ns.namespace, read.key, updates) != expected:
-                    return tx_id, transaction_pb2.MVCC_READ_CONFLICT, None, {}
-            for info in kv.range_queries_info:
-                recorded = [(r.key, (r.version.block_num, r.version.tx_num)) for r in info.raw_reads.kv_reads]
-                now = self._range_now(ns.namespace, info.start_key, info.end_key, not info.itr_exhausted, updates)
-                if now != recorded:
-                    return tx_id, transaction_pb2.PHANTOM_READ_CONFLICT, None, {}
-            for write in kv.writes:
-                writes[(ns.namespace, write.key)] = None if write.is_delete else bytes(write.value)
+            code = harness.validate(self.namespace(ns.namespace), kv, updates.get(ns.namespace, {}))
+            if code != transaction_pb2.VALID:
+                return tx_id, code, None, {}
+            writes.setdefault(ns.namespace, {}).update(harness.writes_of(kv))
         event = chaincode_event_pb2.ChaincodeEvent.FromString(action.events) if action.events else None
         return tx_id, transaction_pb2.VALID, event, writes
 
@@ -373,5 +227,5 @@ class ChannelLedger:
 
 __all__ = [
     "INITIALIZED_KEY", "Block", "ChaincodeDefinition", "ChannelLedger", "CommittedTx", "EndorsementPolicy",
-    "RWLock", "RangeRead", "Simulation", "Version",
+    "Simulation", "Updates",
 ]

@@ -99,6 +99,12 @@ class VersionedState:
             else:
                 self._entries[key] = (value, version)
 
+    def __getitem__(self, key: str) -> tuple[bytes, Version]:
+        return self._entries[key]  # type: ignore[no-any-return]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
     def items(self) -> dict[str, bytes]:
         """A copy of the whole state (for tests)."""
         return {key: value for key, (value, _) in self._entries.items()}
