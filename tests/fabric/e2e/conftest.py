@@ -2,6 +2,8 @@
 
 # One pair of chaincode processes serves the whole session (``chaincode_servers``, in
 # tests/fabric/conftest.py); each test gets a fresh network: ledgers, peers, orderer, gateway.
+# ``channel``, ``client`` and ``client2`` are the standalone scenarios' (tests/gateway_fixtures.py),
+# over this gateway.
 
 from __future__ import annotations
 
@@ -9,13 +11,13 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from orchestrator.gateway.server import GatewayThread
 from tests.client import GatewayClient, GatewayProcess, connected
 from tests.fabric.gateway import fabric_gateway
 from tests.fabric.network import StandInNetwork
+from tests.gateway_fixtures import channel, client, client2
 
 
 @pytest.fixture
@@ -31,31 +33,16 @@ def gateway(network: StandInNetwork, tmp_path: Path) -> Iterator[GatewayThread]:
 
 
 @pytest.fixture
-def channel(gateway: GatewayThread) -> Iterator[grpc.Channel]:
-    with connected(gateway.address) as opened:
-        yield opened
-
-
-@pytest.fixture
-def client(channel: grpc.Channel) -> GatewayClient:
-    """MyOrg1MSP, registered, on mychannel/mycc."""
-    return GatewayClient(channel).register()
-
-
-@pytest.fixture
-def client2(client: GatewayClient) -> GatewayClient:
-    """MyOrg2MSP, registered, on the same connection."""
-    return client.as_org("MyOrg2MSP").register()
-
-
-@pytest.fixture
 def process_client(network: StandInNetwork, tmp_path: Path) -> Iterator[GatewayClient]:
     """A client of a Fabric-mode gateway subprocess: the long scenarios give the gateway a core of its own."""
     config = network.gateway_config(tmp_path / "gateway.yaml")
     gateway = GatewayProcess(tmp_path / "gateway-data", "--config", str(config), "--log-level", "WARNING",
                              "--workers", "64").wait_serving()
     try:
-        with connected(gateway.address) as channel:
-            yield GatewayClient(channel).register()
+        with connected(gateway.address) as opened:
+            yield GatewayClient(opened).register()
     finally:
         gateway.stop(signal.SIGTERM)
+
+
+__all__ = ["channel", "client", "client2", "gateway", "network", "process_client"]
