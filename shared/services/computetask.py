@@ -409,10 +409,8 @@ class _Registration:
         task.parent_task_keys.extend(new.parent_task_keys)
         task.inputs.extend(new.inputs)  # TASK-38: verbatim
         if template is None:
-            if variant == "train":
-                self._set_train(new, task)
-            elif variant == "composite":
-                self._set_composite(new, task)
+            if variant in ("train", "composite"):
+                self._set_training(new, task, variant)
             elif variant == "aggregate":
                 self._set_aggregate(new, task, parents)
             elif variant == "predict":
@@ -429,25 +427,15 @@ class _Registration:
 
     # -- data variants (TASK-26…TASK-37) -----------------------------------------------
 
-    def _set_train(self, new: NewComputeTask, task: ComputeTask) -> None:
-        """TASK-32: checked data manager, no test data, checked algo."""
-        data = new.train
+    def _set_training(self, new: NewComputeTask, task: ComputeTask, variant: str) -> None:
+        """TASK-32 (train), TASK-34 (composite): checked data manager, no test data, checked algo."""
+        data = getattr(new, variant)
         manager = self._checked_manager(data.data_manager_key, data.data_sample_keys)
         self._reject_test_data(data.data_sample_keys)
         task.algo.CopyFrom(self._checked_algo(new.algo_key, new.category))
-        task.train.data_manager_key = data.data_manager_key
-        task.train.data_sample_keys.extend(data.data_sample_keys)
-        task.worker = manager.owner
-        task.logs_permission.CopyFrom(manager.logs_permission)  # TASK-48
-
-    def _set_composite(self, new: NewComputeTask, task: ComputeTask) -> None:
-        """TASK-34: as train."""
-        data = new.composite
-        manager = self._checked_manager(data.data_manager_key, data.data_sample_keys)
-        self._reject_test_data(data.data_sample_keys)
-        task.algo.CopyFrom(self._checked_algo(new.algo_key, new.category))
-        task.composite.data_manager_key = data.data_manager_key
-        task.composite.data_sample_keys.extend(data.data_sample_keys)
+        stored = getattr(task, variant)
+        stored.data_manager_key = data.data_manager_key
+        stored.data_sample_keys.extend(data.data_sample_keys)
         task.worker = manager.owner
         task.logs_permission.CopyFrom(manager.logs_permission)  # TASK-48
 
