@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.api import common_pb2, event_pb2
-from orchestrator.shared.errors import ConflictError
+from orchestrator.api import common_pb2, computetask_pb2, event_pb2
+from orchestrator.shared.errors import BadRequestError, ConflictError, NotFoundError
+from tests.builders import new_aggregate_task, new_algo, new_train_task, register_task_assets, restricted
 from tests.network import Network
 
 
@@ -34,3 +35,17 @@ def test_all_organizations_are_listed_by_creation_date__ORG_5(net: Network) -> N
     net.client("AOrgMSP").register_organization()
     ids = [o.id for o in net.org1.get_all_organizations().organizations]
     assert ids == ["MyOrg1MSP", "MyOrg2MSP", "AOrgMSP"]
+
+
+def test_an_aggregate_worker_must_be_a_registered_organization__ORG_6(net: Network) -> None:
+    register_task_assets(net.org1)
+    tasks = [new_train_task("train"), new_aggregate_task("agg", parents=["train"], worker="UnknownMSP")]
+    with pytest.raises(NotFoundError, match=r'^OE0002: organization with key "UnknownMSP" not found$'):
+        net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=tasks))
+
+
+def test_authorized_ids_must_be_registered_organizations__ORG_7(net: Network) -> None:
+    with pytest.raises(BadRequestError, match=r"^OE0003: invalid permission input values"):
+        net.org1.register_algo(new_algo("private algo", permissions=restricted("UnknownMSP")))
+    algo = net.org1.register_algo(new_algo("shared algo", permissions=restricted("MyOrg2MSP")))
+    assert list(algo.permissions.process.authorized_ids) == ["MyOrg2MSP", "MyOrg1MSP"]
