@@ -27,7 +27,7 @@ from orchestrator.api import (
 )
 from orchestrator.gateway.ledger.sqlite import SqliteLedger
 from orchestrator.shared import codec
-from orchestrator.shared.functions import BY_NAME, Function
+from orchestrator.shared.functions import BY_HANDLER, Function
 
 USAGE = """Run with ``.venv/bin/python benchmarks/domain.py`` (not collected by pytest). Every call goes the
 way the embedded gateway sends it: envelope encoding, :func:`orchestrator.shared.contract.invoke`
@@ -54,7 +54,6 @@ WIDTH = 10
 QUERY_TASKS = 5_000
 START_NS = 1_654_041_600 * 1_000_000_000
 _NAMESPACE = uuid.UUID("0b6c1c52-3f0d-4c8e-9d53-7a4f3c1e5a10")
-_BY_HANDLER = {f.handler: f for f in BY_NAME.values()}
 
 
 def key(ref: str) -> str:
@@ -69,7 +68,7 @@ class Ledger:
         self._calls = itertools.count()
 
     def call(self, handler: str, request: Message, mspid: str = ORG) -> Message:
-        function: Function = _BY_HANDLER[handler]
+        function: Function = BY_HANDLER[handler]
         argument = codec.encode(request, "bench")
         if function.read_only:
             reply = self.ledger.evaluate(mspid, function.name, argument)

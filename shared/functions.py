@@ -105,6 +105,9 @@ def _build() -> dict[str, Function]:
 BY_NAME: Final[dict[str, Function]] = _build()
 #: Full gRPC method name (``orchestrator.AlgoService.RegisterAlgo``) -> function.
 BY_METHOD: Final[dict[str, Function]] = {f.method.full_name: f for f in BY_NAME.values()}
+#: Domain handler name (``register_algo``) -> function; handler names are unique across services.
+BY_HANDLER: Final[dict[str, Function]] = {f.handler: f for f in BY_NAME.values()}
+assert len(BY_HANDLER) == len(BY_NAME), "two API methods share a handler name"
 #: Functions the chaincode contract answers.
 CONTRACT_FUNCTIONS: Final[dict[str, Function]] = {
     name: f for name, f in BY_NAME.items() if f.method.full_name not in GATEWAY_SERVED

@@ -19,13 +19,13 @@ from google.protobuf.message import Message
 from orchestrator.api import event_pb2, organization_pb2
 from orchestrator.gateway.config import GatewayConfig
 from orchestrator.gateway.server import GatewayThread
-from orchestrator.shared.functions import BY_NAME, Function
+from orchestrator.shared.functions import BY_HANDLER, Function
+from tests.handler_calls import HandlerCalls
 
-_BY_HANDLER: dict[str, Function] = {f.handler: f for f in BY_NAME.values()}
 TIMEOUT = 60.0
 
 
-class GatewayClient:
+class GatewayClient(HandlerCalls):
     """One organization talking to a gateway on one channel/chaincode."""
 
     def __init__(
@@ -63,16 +63,6 @@ class GatewayClient:
             metadata=self.metadata if metadata is None else tuple(metadata),
         )
 
-    def __getattr__(self, handler: str) -> Callable[..., Any]:
-        function = _BY_HANDLER.get(handler)
-        if function is None:
-            raise AttributeError(handler)
-
-        def call(request: Message | None = None, **kwargs: Any) -> Any:
-            return self.call(function, request, **kwargs)
-
-        return call
-
     def register(self) -> GatewayClient:
         """Register this organization, accepting ALREADY_EXISTS (scenarios.md 1.1 item 3)."""
         try:
@@ -87,7 +77,7 @@ class GatewayClient:
         events: list[event_pb2.Event] = []
         token = ""
         while True:
-            page = self.call(_BY_HANDLER["query_events"], event_pb2.QueryEventsParam(
+            page = self.call(BY_HANDLER["query_events"], event_pb2.QueryEventsParam(
                 page_token=token, page_size=page_size, sort=sort, filter=event_pb2.EventQueryFilter(**filters)))
             events.extend(page.events)
             token = page.next_page_token
@@ -96,7 +86,7 @@ class GatewayClient:
 
     def subscribe(self, start_event_id: str = "", *, timeout: float | None = None) -> Any:
         """A SubscribeToEvents stream (iterate it; ``cancel()`` it when done)."""
-        return self.stub(_BY_HANDLER["subscribe_to_events"])(
+        return self.stub(BY_HANDLER["subscribe_to_events"])(
             event_pb2.SubscribeToEventsParam(start_event_id=start_event_id), timeout=timeout, metadata=self.metadata)
 
 

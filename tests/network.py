@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +21,22 @@ from orchestrator.api import event_pb2, organization_pb2
 from orchestrator.gateway.ledger.sqlite import SqliteLedger
 from orchestrator.shared import codec
 from orchestrator.shared.errors import ConflictError
-from orchestrator.shared.functions import BY_NAME, Function
-
-_BY_HANDLER: dict[str, Function] = {f.handler: f for f in BY_NAME.values()}
+from orchestrator.shared.functions import Function
+from tests.handler_calls import HandlerCalls
 
 #: First transaction timestamp of a test network (2022-06-01T00:00:00Z); each call adds 1 ms.
 START_NS = 1_654_041_600 * 1_000_000_000
 
 
-class Client:
+class Client(HandlerCalls):
     """One organization of the network; attribute calls are contract calls."""
 
     def __init__(self, network: Network, mspid: str) -> None:
         self.network = network
         self.mspid = mspid
 
-    def call(self, function: Function, request: Message) -> Message:
-        argument = codec.encode(request, "test")
+    def call(self, function: Function, request: Message | None = None) -> Message:
+        argument = codec.encode(request if request is not None else function.request(), "test")
         if function.read_only:
             reply = self.network.ledger.evaluate(self.mspid, function.name, argument)
         else:
@@ -46,16 +45,6 @@ class Client:
                 timestamp_ns=self.network.next_timestamp(),
             )
         return codec.decode_message(reply, function.response)
-
-    def __getattr__(self, handler: str) -> Callable[..., Any]:
-        function = _BY_HANDLER.get(handler)
-        if function is None:
-            raise AttributeError(handler)
-
-        def call(request: Message | None = None) -> Message:
-            return self.call(function, request if request is not None else function.request())
-
-        return call
 
     def query_events(self, **filters: Any) -> list[event_pb2.Event]:
         """Every event matching ``filters`` (EventQueryFilter fields), ascending, all pages."""

@@ -28,17 +28,16 @@ from orchestrator.api import (
 )
 from orchestrator.shared import codec
 from orchestrator.shared.errors import status_name_for
-from orchestrator.shared.functions import BY_NAME, Function
+from orchestrator.shared.functions import Function
 from tests import builders as b
 from tests.builders import key
 from tests.chaincode.e2e.network import HarnessRpcError
 from tests.chaincode.harness import VALID, ChaincodeProcess, HarnessPeer, harness_peer
 from tests.e2e import steps
+from tests.handler_calls import HandlerCalls
 
-_BY_HANDLER = {f.handler: f for f in BY_NAME.values()}
 
-
-class TwinEndorsement:
+class TwinEndorsement(HandlerCalls):
     """Calls as one organization; each proposal endorsed by both peers, compared byte for byte, then committed."""
 
     def __init__(self, peers: tuple[HarnessPeer, HarnessPeer], mspid: str = "MyOrg1MSP") -> None:
@@ -69,13 +68,6 @@ class TwinEndorsement:
         if not function.read_only:
             assert [peer.commit(e)[0] for peer, e in zip(self.peers, (first, second), strict=True)] == [VALID, VALID]
         return codec.decode_message(first.payload, function.response)
-
-    def __getattr__(self, handler: str) -> Any:
-        function = _BY_HANDLER.get(handler)
-        if function is None:
-            raise AttributeError(handler)
-        return lambda request=None, **kwargs: self.call(function, request, **kwargs)
-
 
 @pytest.fixture(scope="module")
 def twins() -> Iterator[tuple[HarnessPeer, HarnessPeer]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from orchestrator.chaincode.shim.server import ChaincodeServer
 from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, append_events
 from orchestrator.shared import codec
 from orchestrator.shared.errors import status_name_for
-from orchestrator.shared.functions import BY_NAME, GATEWAY_SERVED, Function
+from orchestrator.shared.functions import GATEWAY_SERVED, Function
 from orchestrator.shared.store.transaction import decode_events
 from tests.chaincode.harness import (
     FABRIC_2_5,
@@ -40,8 +39,8 @@ from tests.chaincode.harness import (
     code_name,
 )
 from tests.chaincode.harness.servers import CCID
+from tests.handler_calls import HandlerCalls
 
-_BY_HANDLER: dict[str, Function] = {f.handler: f for f in BY_NAME.values()}
 MVCC_ATTEMPTS = 20
 
 
@@ -90,7 +89,7 @@ class HarnessNetwork:
         self._writer.close()
 
 
-class HarnessClient:
+class HarnessClient(HandlerCalls):
     """One organization calling the chaincode through the harness peer."""
 
     def __init__(self, network: HarnessNetwork, mspid: str = "MyOrg1MSP") -> None:
@@ -123,16 +122,6 @@ class HarnessClient:
             time.sleep(0.002 * attempt)
         raise HarnessRpcError(grpc.StatusCode.ABORTED, f"transaction {endorsement.tx_id} invalidated: "
                                                        f"{code_name(code)}")
-
-    def __getattr__(self, handler: str) -> Callable[..., Any]:
-        function = _BY_HANDLER.get(handler)
-        if function is None:
-            raise AttributeError(handler)
-
-        def call(request: Message | None = None, **kwargs: Any) -> Any:
-            return self.call(function, request, **kwargs)
-
-        return call
 
     def register(self) -> HarnessClient:
         """Register this organization, accepting ALREADY_EXISTS (scenarios.md 1.1 item 3)."""
