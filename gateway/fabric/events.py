@@ -20,11 +20,10 @@ from typing import Final
 
 from fabric_protos.gateway import gateway_pb2
 
-from orchestrator.api import event_pb2
 from orchestrator.gateway.fabric.errors import GatewayError
 from orchestrator.gateway.fabric.network import ChaincodeEvents, Network
 from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, append_events
-from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, decode_events
+from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +155,7 @@ class EventFeed:
         """Append one block's events and move the checkpoint, in one SQL transaction."""
         if not response.events:
             return
-        batches = [(event.tx_id, decode_events(event.payload)) for event in response.events
+        batches = [(event.tx_id, event.payload) for event in response.events
                    if event.event_name == CHAINCODE_EVENT_NAME]
         last = Checkpoint(response.block_number, response.events[-1].tx_id, len(response.events) - 1)
         try:
@@ -168,17 +167,15 @@ class EventFeed:
             self._checkpoint = last
             self._progress.notify_all()
 
-    def _write(self, batches: list[tuple[str, list[event_pb2.Event]]], last: Checkpoint, *, skip_known: bool
-               ) -> None:
+    def _write(self, batches: list[tuple[str, bytes]], last: Checkpoint, *, skip_known: bool) -> None:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for tx_id, events in batches:
+            for tx_id, payload in batches:
+                known: set[str] = set()
                 if skip_known:
                     known = {row[0] for row in conn.execute("SELECT id FROM events WHERE tx_id = ?", (tx_id,))}
-                    events = [event for event in events if event.id not in known]
-                if events:
-                    append_events(conn, tx_id, events)
+                append_events(conn, tx_id, payload, known)
             conn.execute(
                 "INSERT INTO fabric_checkpoint (id, block_number, tx_id, tx_index) VALUES (0, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, tx_id = excluded.tx_id,"

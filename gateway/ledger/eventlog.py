@@ -14,12 +14,13 @@ import binascii
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from orchestrator.api import common_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError
 from orchestrator.shared.store.documents import DEFAULT_PAGE_SIZE
+from orchestrator.shared.store.transaction import decode_event_records
 
 # Every event is one row plus one entry per index: the two indexes serve the queries backends
 # make (a time window, one asset's history); kind and metadata filters narrow those scans.
@@ -52,15 +53,19 @@ def _ts_ns(timestamp: object) -> int:
     return timestamp.seconds * 1_000_000_000 + timestamp.nanos  # type: ignore[attr-defined]
 
 
-def append_events(conn: sqlite3.Connection, tx_id: str, events: Iterable[event_pb2.Event]) -> None:
-    """Record ``events`` (in emission order) on ``conn``, inside the caller's SQL transaction."""
+def append_events(conn: sqlite3.Connection, tx_id: str, payload: bytes, skip_ids: Collection[str] = ()) -> None:
+    """Record the events of one chaincode event payload (in emission order) on ``conn``.
+
+    Runs inside the caller's SQL transaction; events whose id is in ``skip_ids`` (already logged)
+    are left out.
+    """
     conn.executemany(
         "INSERT INTO events (id, tx_id, ts_ns, asset_key, asset_kind, event_kind, metadata, payload)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (e.id, tx_id, _ts_ns(e.timestamp), e.asset_key, e.asset_kind, e.event_kind,
-             json.dumps(dict(e.metadata), sort_keys=True), e.SerializeToString(deterministic=True))
-            for e in events
+             json.dumps(dict(e.metadata), sort_keys=True) if e.metadata else "{}", raw)
+            for e, raw in decode_event_records(payload) if e.id not in skip_ids
         ],
     )
 

@@ -15,14 +15,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from orchestrator.gateway.ledger.eventlog import SCHEMA as EVENT_SCHEMA
 from orchestrator.gateway.ledger.eventlog import EventLog, append_events
 from orchestrator.shared import contract
-from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, decode_events
+from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME
 from orchestrator.shared.store.worldstate import Page, TxInfo
 
 T = TypeVar("T")
@@ -35,6 +35,8 @@ INSERT OR IGNORE INTO ledger (id, commits, last_ts_ns) VALUES (0, 0, 0);
 """
 
 _SCAN_BATCH = 256
+_IN_BATCH = 500  # keys per ``IN (...)`` lookup, well under SQLite's bound on parameters
+_IN_MIN = 8  # fewer keys are read one by one
 _CHECKPOINT_EVERY = 64  # commits between background checkpoints
 
 
@@ -59,8 +61,18 @@ class SqliteWorldState:
         row = self._conn.execute("SELECT value FROM state WHERE key = ?", (_k(key),)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
+        if len(keys) < _IN_MIN:  # a few point lookups beat planning an IN list
+            return [self.get(key) for key in keys]
+        found: dict[bytes, bytes] = {}
+        for start in range(0, len(keys), _IN_BATCH):
+            chunk = [_k(key) for key in keys[start:start + _IN_BATCH]]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._conn.execute(f"SELECT key, value FROM state WHERE key IN ({marks})", chunk))
+        return [found.get(_k(key)) for key in keys]
+
     def put(self, key: str, value: bytes) -> None:
-        self.writes[key] = bytes(value)
+        self.writes[key] = value
 
     def delete(self, key: str) -> None:
         self.writes[key] = None
@@ -186,8 +198,13 @@ class SqliteLedger:
 
     @staticmethod
     def _apply(conn: sqlite3.Connection, world_state: SqliteWorldState) -> None:
-        puts = [(_k(k), v) for k, v in world_state.writes.items() if v is not None]
-        deletes = [(_k(k),) for k, v in world_state.writes.items() if v is None]
+        puts: list[tuple[bytes, bytes]] = []
+        deletes: list[tuple[bytes]] = []
+        for key, value in world_state.writes.items():
+            if value is None:
+                deletes.append((key.encode("utf-8"),))
+            else:
+                puts.append((key.encode("utf-8"), value))
         if puts:
             conn.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", puts)
         if deletes:
@@ -198,7 +215,7 @@ class SqliteLedger:
             "UPDATE ledger SET commits = commits + 1, last_ts_ns = MAX(last_ts_ns, ?)", (info.timestamp_ns,)
         )
         if world_state.event is not None and world_state.event[0] == CHAINCODE_EVENT_NAME:
-            append_events(conn, info.tx_id, decode_events(world_state.event[1]))
+            append_events(conn, info.tx_id, world_state.event[1])
 
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._readers, "conn", None)

@@ -120,6 +120,7 @@ class ComputeTaskService:
             validate_new_compute_task(new_task)  # TASK-2
         _reject_repeated_keys(new_tasks)  # BATCH-3
         parent_keys = sorted({key for new_task in new_tasks for key in new_task.parent_task_keys})
+        self.store.prefetch([*parent_keys, *(new_task.key for new_task in new_tasks)])  # TASK-3, TASK-14
         existing = {key for key in parent_keys if self.store.exists_committed(key)}  # TASK-3
         registration = _Registration(self.services, self.store)
         response = computetask_pb2.RegisterTasksResponse()

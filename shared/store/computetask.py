@@ -64,6 +64,10 @@ class ComputeTaskStore:
         """Whether a task with this key is in committed state (TASK-3, TASK-14)."""
         return self.docs.exists_committed(KIND, key)
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the committed tasks ``keys`` in one round trip (a batch checks them all)."""
+        self.docs.prefetch(KIND, keys)
+
     def children_keys(self, key: str) -> list[str]:
         """Keys of the tasks listing ``key`` among their parents, in key order (STATE-12, MODEL-14)."""
         return [attributes[0] for attributes in self.docs.index_entries(TASK_CHILDREN, [key])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -84,6 +84,10 @@ class DocumentStore:
     def exists_committed(self, kind: str, key: str) -> bool:
         """Whether the document exists in committed state only (GEN-6)."""
         return self.tx.exists_committed(document_key(kind, key))
+
+    def prefetch(self, kind: str, keys: Iterable[str]) -> None:
+        """Read the committed documents ``kind:key`` together, ahead of per-key checks."""
+        self.tx.prefetch_committed(document_key(kind, key) for key in keys)
 
     @staticmethod
     def _decode(cls: type[M], raw: bytes, kind: str, key: str) -> M:

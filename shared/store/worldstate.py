@@ -8,7 +8,7 @@ Read-your-writes is the job of :class:`orchestrator.shared.store.transaction.Tra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,6 +47,10 @@ class WorldState(Protocol):
 
     def get(self, key: str) -> bytes | None:
         """Committed value of ``key``, or ``None``."""
+        ...
+
+    def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Committed values of ``keys``, in order: one round trip where the ledger can (Fabric 3.1+)."""
         ...
 
     def put(self, key: str, value: bytes) -> None:

@@ -58,6 +58,12 @@ VARIANT_RULES: Final[dict[str, tuple[Rule, ...]]] = {
 }
 
 
+# The variant's rules as one rule on the task, so failing names read ``train.data_manager_key``.
+_NESTED_VARIANT_RULES: Final[dict[str, tuple[Rule, ...]]] = {
+    variant: (nested(variant, *rules),) for variant, rules in VARIANT_RULES.items()
+}
+
+
 def validate_new_compute_task(msg: computetask_pb2.NewComputeTask) -> None:
     """Check a new compute task: base fields together (TASK-9), then, if they hold, its data (TASK-10).
 
@@ -70,4 +76,4 @@ def validate_new_compute_task(msg: computetask_pb2.NewComputeTask) -> None:
     validate(KIND, msg, BASE_RULES)
     variant = msg.WhichOneof("data")
     assert variant is not None  # required_oneof("data") held
-    validate(KIND, msg, (nested(variant, *VARIANT_RULES[variant]),))
+    validate(KIND, msg, _NESTED_VARIANT_RULES[variant])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -17,8 +17,13 @@ FieldError = tuple[str, str]
 Check = Callable[[Any], str | None]
 """A check on one field value: the reason it fails, or ``None`` when it holds."""
 
-Rule = Callable[[Any], Iterator[FieldError]]
-"""A rule on a whole message: yields every failing field it finds."""
+FieldErrorList = Sequence[FieldError]
+
+NO_ERRORS: Final[FieldErrorList] = ()
+
+Rule = Callable[[Any], Iterable[FieldError]]
+"""A rule on a whole message: every failing field it finds (built-in rules return a sequence,
+:data:`NO_ERRORS` when the message passes, so the common case allocates nothing)."""
 
 BLANK: Final = "cannot be blank"
 METADATA_MAX_BYTES: Final = 100
@@ -230,55 +235,38 @@ def each(*checks: Check) -> Check:
 def field(name: str, *checks: Check) -> Rule:
     """Apply ``checks`` in order to the field ``name``; the first failure is reported."""
 
-    def rule(msg: Message) -> Iterator[FieldError]:
+    def rule(msg: Message) -> FieldErrorList:
         value = getattr(msg, name)
         for check in checks:
             if (reason := check(value)) is not None:
-                yield name, reason
-                return
+                return ((name, reason),)
+        return NO_ERRORS
 
     return rule
 
 
 def present(name: str) -> Rule:
     """VAL-2 on a message field: present, even if empty (also VAL-8 for new permissions)."""
-
-    def rule(msg: Message) -> Iterator[FieldError]:
-        if not msg.HasField(name):
-            yield name, BLANK
-
-    return rule
+    return lambda msg: NO_ERRORS if msg.HasField(name) else ((name, BLANK),)
 
 
 def absent(name: str, reason: str) -> Rule:
     """The message field ``name`` must not be set."""
-
-    def rule(msg: Message) -> Iterator[FieldError]:
-        if msg.HasField(name):
-            yield name, reason
-
-    return rule
+    return lambda msg: ((name, reason),) if msg.HasField(name) else NO_ERRORS
 
 
 def required_oneof(name: str) -> Rule:
     """VAL-2 on a oneof: one of its members is set."""
-
-    def rule(msg: Message) -> Iterator[FieldError]:
-        if msg.WhichOneof(name) is None:
-            yield name, BLANK
-
-    return rule
+    return lambda msg: NO_ERRORS if msg.WhichOneof(name) is not None else ((name, BLANK),)
 
 
 def nested(name: str, *rules: Rule, optional: bool = False) -> Rule:
     """Apply ``rules`` to the sub-message ``name``, reporting dotted names; absent fails unless ``optional``."""
 
-    def rule(msg: Message) -> Iterator[FieldError]:
+    def rule(msg: Message) -> FieldErrorList:
         if not msg.HasField(name):
-            if not optional:
-                yield name, BLANK
-            return
-        yield from _prefixed(name, getattr(msg, name), rules)
+            return NO_ERRORS if optional else ((name, BLANK),)
+        return _prefixed(name, getattr(msg, name), rules)
 
     return rule
 
@@ -286,14 +274,16 @@ def nested(name: str, *rules: Rule, optional: bool = False) -> Rule:
 def entries(name: str, *rules: Rule, max_identifier_bytes: int | None = None) -> Rule:
     """A map of messages: identifiers non-empty (and bounded), ``rules`` applied to each value."""
 
-    def rule(msg: Message) -> Iterator[FieldError]:
+    def rule(msg: Message) -> FieldErrorList:
         values = getattr(msg, name)
+        errors: list[FieldError] = []
         for identifier in sorted(values):
             if not identifier:
-                yield name, "identifier cannot be empty"
+                errors.append((name, "identifier cannot be empty"))
             elif max_identifier_bytes is not None and utf8_length(identifier) > max_identifier_bytes:
-                yield name, f"identifier must be at most {max_identifier_bytes} bytes long"
-            yield from _prefixed(f"{name}.{identifier}", values[identifier], rules)
+                errors.append((name, f"identifier must be at most {max_identifier_bytes} bytes long"))
+            errors.extend(_prefixed(f"{name}.{identifier}", values[identifier], rules))
+        return errors
 
     return rule
 
@@ -301,10 +291,10 @@ def entries(name: str, *rules: Rule, max_identifier_bytes: int | None = None) ->
 def when(predicate: Callable[[Any], bool], *rules: Rule) -> Rule:
     """Apply ``rules`` only to messages for which ``predicate`` holds."""
 
-    def rule(msg: Message) -> Iterator[FieldError]:
-        if predicate(msg):
-            for inner in rules:
-                yield from inner(msg)
+    def rule(msg: Message) -> FieldErrorList:
+        if not predicate(msg):
+            return NO_ERRORS
+        return [error for inner in rules for error in inner(msg)]
 
     return rule
 
@@ -313,10 +303,8 @@ def _required_if(condition: bool) -> tuple[Check, ...]:
     return (required,) if condition else ()
 
 
-def _prefixed(prefix: str, msg: Message, rules: Iterable[Rule]) -> Iterator[FieldError]:
-    for inner in rules:
-        for name, reason in inner(msg):
-            yield f"{prefix}.{name}", reason
+def _prefixed(prefix: str, msg: Message, rules: Iterable[Rule]) -> FieldErrorList:
+    return [(f"{prefix}.{name}", reason) for inner in rules for name, reason in inner(msg)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,6 +74,9 @@ class _SimulationWorldState:
     def get(self, key: str) -> bytes | None:
         return self._simulation.get(key)
 
+    def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [self._simulation.get(key) for key in keys]
+
     def put(self, key: str, value: bytes) -> None:
         self._simulation.put(key, value)
 

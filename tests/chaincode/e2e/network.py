@@ -25,7 +25,6 @@ from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, append_events
 from orchestrator.shared import codec
 from orchestrator.shared.errors import status_name_for
 from orchestrator.shared.functions import GATEWAY_SERVED, Function
-from orchestrator.shared.store.transaction import decode_events
 from tests.chaincode.harness import (
     FABRIC_2_5,
     MVCC_READ_CONFLICT,
@@ -77,7 +76,7 @@ class HarnessNetwork:
 
     def _record(self, block: Block, events: list[CommittedEvent]) -> None:
         for committed in events:
-            append_events(self._writer, committed.tx_id, decode_events(committed.event.payload))
+            append_events(self._writer, committed.tx_id, committed.event.payload)
         self._writer.commit()
         self.events.notify_committed()
 

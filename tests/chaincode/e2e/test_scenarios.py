@@ -16,7 +16,8 @@ from pathlib import Path
 
 from tests import builders as b
 from tests.builders import key
-from tests.chaincode.e2e.network import HarnessClient
+from tests.chaincode.e2e.network import HarnessClient, HarnessNetwork
+from tests.chaincode.harness import FABRIC_3_1
 from tests.e2e import steps
 
 _SCENARIOS = Path(__file__).resolve().parents[2] / "e2e"
@@ -44,3 +45,21 @@ def test_computetask__T7_concurrent_registrations_in_one_plan_all_succeed__BATCH
         registered = [future.result() for future in futures]
     assert {task.key for task in registered} == {key(ref) for _, ref, _ in jobs}
     assert steps.get_plan(client).task_count == 12  # type: ignore[arg-type]
+
+
+def test_computetask__a_batch_reads_the_tasks_it_checks_in_one_request_on_a_fabric_3_1_peer(tmp_path: Path) -> None:
+    """TASK-3, TASK-14 on Fabric 3.1: the existence checks of a batch cost one GET_STATE_MULTIPLE, not one
+    GET_STATE per task (on a remote peer each request is a round trip)."""
+    network = HarnessNetwork(tmp_path, capabilities=FABRIC_3_1)
+    try:
+        client = HarnessClient(network).register()
+        steps.setup_train(client)  # type: ignore[arg-type]
+        steps.register_task(client, b.new_train_task("parent"))  # type: ignore[arg-type]
+        served = network.peer.connection.served
+        before = served.copy()
+        batch = [b.new_train_task(f"task{n}", parents=("parent",)) for n in range(50)]
+        assert len(steps.register_tasks(client, *batch)) == 50  # type: ignore[arg-type]
+        assert served["GET_STATE_MULTIPLE"] - before["GET_STATE_MULTIPLE"] == 1
+        assert served["GET_STATE"] - before["GET_STATE"] < 10  # plan, algo, data manager, sample, owner …
+    finally:
+        network.close()

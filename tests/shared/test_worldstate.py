@@ -1,0 +1,91 @@
+"""The world state under the store: committed reads of many keys at once, and the chaincode event's records."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.api import common_pb2, event_pb2
+from orchestrator.shared.store.transaction import Transaction, decode_event_records, encode_events
+from orchestrator.shared.store.worldstate import WorldState
+from tests.network import Network
+
+
+def commit(net: Network, values: dict[str, bytes]) -> None:
+    def body(world_state: WorldState) -> None:
+        for key, value in values.items():
+            world_state.put(key, value)
+
+    net.ledger.run_write(body, creator_msp="MyOrg1MSP", tx_id=net.next_tx_id(), timestamp_ns=net.next_timestamp())
+
+
+@pytest.mark.parametrize("count", [3, 40], ids=["a-few-keys", "many-keys"])
+def test_several_keys_read_together_give_their_committed_values_in_the_order_asked(net: Network, count: int
+                                                                                   ) -> None:
+    stored = {f"k{n:03d}": f"v{n}".encode() for n in range(0, 2 * count, 2)}  # every other key exists
+    commit(net, stored)
+    asked = [f"k{n:03d}" for n in reversed(range(2 * count))]
+
+    def body(world_state: WorldState) -> list[bytes | None]:
+        world_state.put(asked[0], b"pending")  # a write of this transaction stays invisible to its reads
+        return world_state.get_multiple(asked)
+
+    values = net.ledger.run_write(body, creator_msp="MyOrg1MSP", tx_id=net.next_tx_id(),
+                                  timestamp_ns=net.next_timestamp())
+    assert values == [stored.get(key) for key in asked]
+
+
+class CountingReads:
+    """A world state that counts the reads reaching it."""
+
+    def __init__(self, world_state: WorldState) -> None:
+        self._world_state = world_state
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._world_state, name)
+
+    def get(self, key: str) -> bytes | None:
+        self.reads += 1
+        return self._world_state.get(key)
+
+    def get_multiple(self, keys: list[str]) -> list[bytes | None]:
+        self.reads += 1
+        return self._world_state.get_multiple(keys)
+
+
+def test_prefetched_keys_are_read_once_and_the_overlay_still_sees_its_own_writes(net: Network) -> None:
+    commit(net, {"a": b"committed-a", "b": b"committed-b"})
+
+    def body(world_state: WorldState) -> tuple[object, ...]:
+        counted = CountingReads(world_state)
+        tx = Transaction(counted)  # type: ignore[arg-type]
+        tx.put("a", b"mine")
+        tx.prefetch_committed(["a", "b", "c"])
+        seen = tx.get("a"), tx.get_committed("a"), tx.get("b"), tx.exists_committed("c")
+        tx.prefetch_committed(["b", "c"])  # already read: no new request
+        return (*seen, counted.reads)
+
+    assert net.ledger.run_write(body, creator_msp="MyOrg1MSP") == (b"mine", b"committed-a", b"committed-b", False, 1)
+
+
+def _events() -> list[event_pb2.Event]:
+    return [
+        event_pb2.Event(id=f"tx:{n:06d}", asset_key=f"key-{n}", asset_kind=common_pb2.ASSET_COMPUTE_TASK,
+                        event_kind=event_pb2.EVENT_ASSET_UPDATED, metadata={"reason": "x" * n, "status": "DONE"})
+        for n in range(0, 300, 7)  # bodies around 128 bytes need a two-byte length
+    ]
+
+
+def test_each_event_record_is_that_events_own_deterministic_serialization() -> None:
+    events = _events()
+    records = decode_event_records(encode_events(events))
+    assert [event for event, _ in records] == events
+    assert [raw for _, raw in records] == [event.SerializeToString(deterministic=True) for event in events]
+
+
+def test_a_payload_of_another_shape_still_gives_every_event_and_its_serialization() -> None:
+    events = _events()
+    payload = encode_events(events) + b"\x18\x01"  # an unknown varint field, as a newer writer might add
+    records = decode_event_records(payload)
+    assert [event for event, _ in records] == events
+    assert [event_pb2.Event.FromString(raw) for _, raw in records] == events
