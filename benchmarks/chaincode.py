@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,9 @@ class SimulationWorldState:
 
     def get(self, key: str) -> bytes | None:
         return self.simulation.get(key)
+
+    def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [self.simulation.get(key) for key in keys]
 
     def put(self, key: str, value: bytes) -> None:
         self.simulation.put(key, value)
