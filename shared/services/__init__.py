@@ -8,9 +8,9 @@ transaction and one overlay. Tests build the bundle on a real SQLite world state
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING
 
+from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.store.documents import DocumentStore
 from orchestrator.shared.store.transaction import Transaction
 
@@ -40,67 +40,67 @@ class Services:
         """The caller's MSP ID (GEN-2)."""
         return self.tx.info.creator_msp
 
-    @cached_property
+    @lazy
     def organization(self) -> OrganizationService:
         from orchestrator.shared.services.organization import OrganizationService
 
         return OrganizationService(self)
 
-    @cached_property
+    @lazy
     def algo(self) -> AlgoService:
         from orchestrator.shared.services.algo import AlgoService
 
         return AlgoService(self)
 
-    @cached_property
+    @lazy
     def datamanager(self) -> DataManagerService:
         from orchestrator.shared.services.datamanager import DataManagerService
 
         return DataManagerService(self)
 
-    @cached_property
+    @lazy
     def datasample(self) -> DataSampleService:
         from orchestrator.shared.services.datasample import DataSampleService
 
         return DataSampleService(self)
 
-    @cached_property
+    @lazy
     def dataset(self) -> DatasetService:
         from orchestrator.shared.services.dataset import DatasetService
 
         return DatasetService(self)
 
-    @cached_property
+    @lazy
     def computeplan(self) -> ComputePlanService:
         from orchestrator.shared.services.computeplan import ComputePlanService
 
         return ComputePlanService(self)
 
-    @cached_property
+    @lazy
     def computetask(self) -> ComputeTaskService:
         from orchestrator.shared.services.computetask import ComputeTaskService
 
         return ComputeTaskService(self)
 
-    @cached_property
+    @lazy
     def model(self) -> ModelService:
         from orchestrator.shared.services.model import ModelService
 
         return ModelService(self)
 
-    @cached_property
+    @lazy
     def performance(self) -> PerformanceService:
         from orchestrator.shared.services.performance import PerformanceService
 
         return PerformanceService(self)
 
-    @cached_property
+    @lazy
     def failurereport(self) -> FailureReportService:
         from orchestrator.shared.services.failurereport import FailureReportService
 
         return FailureReportService(self)
 
-    @cached_property
+    @lazy
     def info(self) -> InfoService:
         from orchestrator.shared.services.info import InfoService
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Final
 
 from orchestrator.api import (
@@ -36,6 +35,7 @@ from orchestrator.shared.permissions import (
     make_permissions,
     union_permission,
 )
+from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.services.task_states import (
     CANCELED,
     DONE,
@@ -97,7 +97,7 @@ class ComputeTaskService:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @cached_property
+    @lazy
     def store(self) -> ComputeTaskStore:
         return ComputeTaskStore(self.services.docs)
 

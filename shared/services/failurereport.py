@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Final
 
 from orchestrator.api import common_pb2, computetask_pb2, event_pb2, failure_report_pb2
 from orchestrator.shared.errors import BadRequestError, PermissionDeniedError, conflict, not_found
+from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.services.task_states import DOING
 from orchestrator.shared.store.failurereport import KIND, FailureReportStore
 from orchestrator.shared.validation import validate_new_failure_report
@@ -21,7 +21,7 @@ class FailureReportService:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @cached_property
+    @lazy
     def store(self) -> FailureReportStore:
         return FailureReportStore(self.services.docs)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Final
 
 from orchestrator.api import common_pb2, computetask_pb2, event_pb2, model_pb2
@@ -17,6 +16,7 @@ from orchestrator.shared.errors import (
     conflict,
     not_found,
 )
+from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.services.task_states import DOING, TRANSITION_DONE, is_terminal
 from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.store.model import CATEGORY_NAMES, KIND, ModelStore
@@ -45,7 +45,7 @@ class ModelService:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @cached_property
+    @lazy
     def store(self) -> ModelStore:
         return ModelStore(self.services.docs)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from orchestrator.api import algo_pb2, common_pb2, computetask_pb2, event_pb2, performance_pb2
 from orchestrator.shared.errors import BadRequestError, InvalidAssetError, PermissionDeniedError, conflict
+from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.services.task_states import DOING, TRANSITION_DONE
 from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.store.performance import KIND, PerformanceStore, performance_key
@@ -20,7 +20,7 @@ class PerformanceService:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @cached_property
+    @lazy
     def store(self) -> PerformanceStore:
         return PerformanceStore(self.services.docs)
 
