@@ -29,9 +29,6 @@ T = TypeVar("T")
 
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 0), commits INTEGER NOT NULL,
-                                   last_ts_ns INTEGER NOT NULL);
-INSERT OR IGNORE INTO ledger (id, commits, last_ts_ns) VALUES (0, 0, 0);
 """
 
 _SCAN_BATCH = 256
@@ -126,7 +123,9 @@ class SqliteLedger:
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._commits = 0
-        self._last_ts_ns = self._writer.execute("SELECT last_ts_ns FROM ledger").fetchone()[0]
+        # Transaction timestamps only ever increase, across restarts too (events sort by them):
+        # the last one recorded is the latest event's (every call that records anything emits one).
+        self._last_ts_ns = self._writer.execute("SELECT COALESCE(MAX(ts_ns), 0) FROM events").fetchone()[0]
         self.events = EventLog(str(self.path), channel)
         self._checkpoint_due = threading.Event()
         self._stopping = False
@@ -210,10 +209,6 @@ class SqliteLedger:
         if deletes:
             conn.executemany("DELETE FROM state WHERE key = ?", deletes)
         info = world_state.info
-        # One row, so timestamps stay increasing across restarts (events sort by timestamp).
-        conn.execute(
-            "UPDATE ledger SET commits = commits + 1, last_ts_ns = MAX(last_ts_ns, ?)", (info.timestamp_ns,)
-        )
         if world_state.event is not None and world_state.event[0] == CHAINCODE_EVENT_NAME:
             append_events(conn, info.tx_id, world_state.event[1])
 

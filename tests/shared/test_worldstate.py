@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
-from orchestrator.api import common_pb2, event_pb2
+from orchestrator.api import common_pb2, event_pb2, organization_pb2
+from orchestrator.gateway.ledger.sqlite import SqliteLedger
+from orchestrator.shared import codec
+from orchestrator.shared.functions import BY_HANDLER
 from orchestrator.shared.store.transaction import Transaction, decode_event_records, encode_events
 from orchestrator.shared.store.worldstate import WorldState
 from tests.network import Network
+
+REGISTER_ORGANIZATION = BY_HANDLER["register_organization"].name
 
 
 def commit(net: Network, values: dict[str, bytes]) -> None:
@@ -89,3 +97,19 @@ def test_a_payload_of_another_shape_still_gives_every_event_and_its_serializatio
     records = decode_event_records(payload)
     assert [event for event, _ in records] == events
     assert [event_pb2.Event.FromString(raw) for _, raw in records] == events
+
+
+def test_transaction_timestamps_keep_increasing_across_a_reopen_of_the_ledger(tmp_path: Path) -> None:
+    """Events sort by timestamp (EVT-8): a reopened ledger never stamps a call before the last recorded one,
+    even when the clock is behind it."""
+    ahead = time.time_ns() + 86_400 * 1_000_000_000  # a day ahead of the clock
+    ledger = SqliteLedger(tmp_path / "ledger.db", "mychannel")
+    ledger.submit("MyOrg1MSP", REGISTER_ORGANIZATION, codec.encode(organization_pb2.RegisterOrganizationParam()),
+                  timestamp_ns=ahead)
+    ledger.close()
+    reopened = SqliteLedger(tmp_path / "ledger.db", "mychannel")
+    try:
+        stamped = reopened.run_write(lambda world_state: world_state.info.timestamp_ns, creator_msp="MyOrg2MSP")
+    finally:
+        reopened.close()
+    assert stamped > ahead
