@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,8 +58,9 @@ class MetricsServer:
 
     def __init__(self, metrics: GatewayMetrics, address: str, ready: Callable[[], bool]) -> None:
         host, _, port = address.rpartition(":")
-        handler = _handler(metrics, ready)
-        self._http = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+        host = host.strip("[]")
+        server_class = _IPv6HTTPServer if ":" in host else ThreadingHTTPServer  # "[::]:9100", "[::1]:9100"
+        self._http = server_class((host, int(port)), _handler(metrics, ready))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, name="metrics-http", daemon=True)
 
@@ -68,11 +70,16 @@ class MetricsServer:
 
     def start(self) -> None:
         self._thread.start()
-        logger.info("metrics, /healthz and /readyz on http://%s:%d", self._http.server_address[0], self.port)
+        host = str(self._http.server_address[0])
+        logger.info("metrics, /healthz and /readyz on http://%s:%d", f"[{host}]" if ":" in host else host, self.port)
 
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+
+
+class _IPv6HTTPServer(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _handler(metrics: GatewayMetrics, ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:

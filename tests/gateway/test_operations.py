@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -115,6 +116,14 @@ def test_readiness_turns_false_once_shutdown_starts(tmp_path: Path) -> None:
     assert gateway.gateway.ready()
     gateway.stop()
     assert not gateway.gateway.ready()
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 on this machine")
+def test_the_metrics_port_listens_on_an_ipv6_address(tmp_path: Path) -> None:
+    with running_gateway(tmp_path / "v6", metrics_listen="[::1]:0") as gateway:
+        url = f"http://[::1]:{gateway.gateway.metrics_port}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            assert answer.status == 200
 
 
 def test_the_metrics_port_is_off_unless_asked(gateway: GatewayThread) -> None:
