@@ -19,7 +19,6 @@ from typing import Any, Final, TypeVar
 import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 import orchestrator
 from orchestrator.gateway.config import ConfigError, GatewayConfig
@@ -34,6 +33,7 @@ from orchestrator.gateway.interceptors.requestid import RequestIdInterceptor
 from orchestrator.gateway.invoke import create_invoker, mode
 from orchestrator.gateway.invoke.base import Invoker, ReportsReadiness
 from orchestrator.gateway.metrics import GatewayMetrics, MetricsServer
+from orchestrator.gateway.reflection import add_reflection
 from orchestrator.gateway.servicers import Servicers
 from orchestrator.gateway.tls import OrgCertificateAuthorities, server_credentials
 from orchestrator.shared.functions import SERVICES
@@ -123,8 +123,7 @@ class Gateway:
         server = grpc.aio.server(interceptors=interceptors, options=_options(config))
         server.add_generic_rpc_handlers(servicers.handlers())
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        add_reflection(server, (*SERVICE_NAMES, health.SERVICE_NAME))
         try:
             if credentials is not None:
                 self.port = server.add_secure_port(config.listen, credentials)

@@ -17,7 +17,7 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from orchestrator.api import algo_pb2, info_pb2
@@ -44,12 +44,20 @@ def test_health_reports_serving_for_the_server_and_each_service_without_headers(
         assert stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status == HEALTH.SERVING
 
 
-def test_reflection_lists_the_orchestrator_services(channel: grpc.Channel) -> None:
-    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    answers = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_lists_the_orchestrator_services_under_both_protocol_versions(channel: grpc.Channel,
+                                                                                 version: str) -> None:
+    # v1 is v1alpha's messages under another package: the v1alpha classes speak it on the wire.
+    reflect = channel.stream_stream(
+        f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    answers = reflect(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
     listed = {service.name for answer in answers for service in answer.list_services_response.service}
     assert {service.full_name for service in SERVICES} <= listed
-    assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= listed
+    assert {"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection"} <= listed
 
 
 def test_reflection_describes_methods_with_the_bare_file_names(channel: grpc.Channel) -> None:
