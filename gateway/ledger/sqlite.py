@@ -61,12 +61,13 @@ class SqliteWorldState:
     def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) < _IN_MIN:  # a few point lookups beat planning an IN list
             return [self.get(key) for key in keys]
+        encoded = [_k(key) for key in keys]
         found: dict[bytes, bytes] = {}
-        for start in range(0, len(keys), _IN_BATCH):
-            chunk = [_k(key) for key in keys[start:start + _IN_BATCH]]
+        for start in range(0, len(encoded), _IN_BATCH):
+            chunk = encoded[start:start + _IN_BATCH]
             marks = ",".join("?" * len(chunk))
             found.update(self._conn.execute(f"SELECT key, value FROM state WHERE key IN ({marks})", chunk))
-        return [found.get(_k(key)) for key in keys]
+        return [found.get(key) for key in encoded]
 
     def put(self, key: str, value: bytes) -> None:
         self.writes[key] = value

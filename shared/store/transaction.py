@@ -189,17 +189,21 @@ def _repeated_field_slices(payload: bytes, tag: int) -> list[bytes]:
     position, end = 0, len(payload)
     while position < end:
         field_tag = payload[position]
-        if field_tag & 0x07 != 2:  # only length-delimited fields are expected
+        if field_tag & 0x80 or field_tag & 0x07 != 2:  # a multi-byte tag or a field not length-delimited
             return []
         position += 1
         length = shift = 0
         while True:
+            if position >= end:
+                return []
             byte = payload[position]
             position += 1
             length |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
                 break
+        if position + length > end:
+            return []
         if field_tag == tag:
             slices.append(payload[position:position + length])
         position += length

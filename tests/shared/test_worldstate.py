@@ -91,9 +91,10 @@ def test_each_event_record_is_that_events_own_deterministic_serialization() -> N
     assert [raw for _, raw in records] == [event.SerializeToString(deterministic=True) for event in events]
 
 
-def test_a_payload_of_another_shape_still_gives_every_event_and_its_serialization() -> None:
+@pytest.mark.parametrize("extra", [b"\x18\x01", b"\x82\x01\x02ab"], ids=["varint-field", "field-16"])
+def test_a_payload_of_another_shape_still_gives_every_event_and_its_serialization(extra: bytes) -> None:
     events = _events()
-    payload = encode_events(events) + b"\x18\x01"  # an unknown varint field, as a newer writer might add
+    payload = encode_events(events) + extra  # an unknown field, as a newer writer might add
     records = decode_event_records(payload)
     assert [event for event, _ in records] == events
     assert [event_pb2.Event.FromString(raw) for _, raw in records] == events
