@@ -180,6 +180,7 @@ def process_client(tmp_path: Path) -> Iterator[GatewayClient]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 10,000 round trips: through Fabric stand-in peers on 2 busy cores that passes 300 s
 def test_CP8_ten_thousand_tasks_one_call_each(process_client: GatewayClient) -> None:
     client = process_client
     steps.setup_train(client)
