@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from orchestrator.api import common_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError
@@ -40,6 +43,9 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (ts_ns, id);
 CREATE INDEX IF NOT EXISTS events_by_asset ON events (asset_key, ts_ns, id);
 """
 
+#: Events kept in memory for followers, newest last (about 1 kB each).
+RECENT_EVENTS: Final = 4096
+
 
 @dataclass(frozen=True)
 class LoggedEvent:
@@ -53,32 +59,46 @@ def _ts_ns(timestamp: object) -> int:
     return timestamp.seconds * 1_000_000_000 + timestamp.nanos  # type: ignore[attr-defined]
 
 
-def append_events(conn: sqlite3.Connection, tx_id: str, payload: bytes, skip_ids: Collection[str] = ()) -> None:
+def append_events(
+    conn: sqlite3.Connection, tx_id: str, payload: bytes, skip_ids: Collection[str] = (), *,
+    first_seq: int | None = None,
+) -> list[bytes]:
     """Record the events of one chaincode event payload (in emission order) on ``conn``.
 
     Runs inside the caller's SQL transaction; events whose id is in ``skip_ids`` (already logged)
-    are left out.
+    are left out. Positions follow the last one unless ``first_seq`` gives the first. Returns the
+    recorded events, serialized.
     """
+    records = [(e, raw) for e, raw in decode_event_records(payload) if e.id not in skip_ids]
     conn.executemany(
-        "INSERT INTO events (id, tx_id, ts_ns, asset_key, asset_kind, event_kind, metadata, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (seq, id, tx_id, ts_ns, asset_key, asset_kind, event_kind, metadata, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (e.id, tx_id, _ts_ns(e.timestamp), e.asset_key, e.asset_kind, e.event_kind,
-             json.dumps(dict(e.metadata), sort_keys=True) if e.metadata else "{}", raw)
-            for e, raw in decode_event_records(payload) if e.id not in skip_ids
+            (None if first_seq is None else first_seq + n, e.id, tx_id, _ts_ns(e.timestamp), e.asset_key,
+             e.asset_kind, e.event_kind, json.dumps(dict(e.metadata), sort_keys=True) if e.metadata else "{}", raw)
+            for n, (e, raw) in enumerate(records)
         ],
     )
+    return [raw for _, raw in records]
 
 
 class EventLog:
-    """Read side of the event log of one channel (and chaincode), over its SQLite file."""
+    """Read side of the event log of one channel (and chaincode), over its SQLite file.
 
-    def __init__(self, path: str, channel: str) -> None:
+    ``flush`` (the embedded ledger's) commits acknowledged calls that are still in its redo
+    log before the log is read from SQLite. Followers rarely need that: the events of the
+    latest calls are kept in memory (:data:`RECENT_EVENTS` of them), as the writer reported
+    them, and served from there.
+    """
+
+    def __init__(self, path: str, channel: str, *, flush: Callable[[], None] | None = None) -> None:
         self.path = path
         self.channel = channel
+        self._flush = flush
         self._local = threading.local()
         self._changed = threading.Condition()
         self._last_seq = self._max_seq()
+        self._recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_EVENTS)  # (seq, event), ends at _last_seq
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
@@ -91,16 +111,31 @@ class EventLog:
             self._local.conn = conn
         return conn
 
+    def _committed_reader(self) -> sqlite3.Connection:
+        """A connection whose next read sees every acknowledged event."""
+        if self._flush is not None:
+            self._flush()
+        return self._reader()
+
     def _max_seq(self) -> int:
-        row = self._reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        row = self._committed_reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         return int(row[0])
 
     # -- notifications -----------------------------------------------------------------
 
-    def notify_committed(self) -> None:
-        """Wake followers after new events were committed."""
+    def notify_committed(self, recorded: Sequence[tuple[int, bytes]] = ()) -> None:
+        """Wake followers after new events were acknowledged.
+
+        ``recorded`` are the new events (position, serialized event), all of them and in order;
+        without them the newest position is read from the store.
+        """
         with self._changed:
-            self._last_seq = self._max_seq()
+            if recorded and recorded[0][0] == self._last_seq + 1:
+                self._recent.extend(recorded)
+                self._last_seq = recorded[-1][0]
+            else:
+                self._recent.clear()
+                self._last_seq = self._max_seq()
             self._changed.notify_all()
 
     def close(self) -> None:
@@ -127,14 +162,19 @@ class EventLog:
 
     def after(self, seq: int, limit: int = 500) -> list[LoggedEvent]:
         """Events after position ``seq``, in ledger order."""
-        rows = self._reader().execute(
+        with self._changed:
+            recent = self._recent
+            if recent and recent[0][0] <= seq + 1:  # the recent events reach back to seq: no read
+                first = seq + 1 - recent[0][0]
+                return [LoggedEvent(s, self._event(raw)) for s, raw in itertools.islice(recent, first, first + limit)]
+        rows = self._committed_reader().execute(
             "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
         ).fetchall()
         return [LoggedEvent(row[0], self._event(row[1])) for row in rows]
 
     def position_of(self, event_id: str) -> int | None:
         """Ledger position of an event id, or ``None`` when unknown."""
-        row = self._reader().execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
+        row = self._committed_reader().execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
         return None if row is None else int(row[0])
 
     def query(self, param: event_pb2.QueryEventsParam) -> event_pb2.QueryEventsResponse:
@@ -153,7 +193,7 @@ class EventLog:
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" ORDER BY ts_ns {direction}, id {direction} LIMIT ?"
         )
-        rows = self._reader().execute(sql, [*args, size + 1]).fetchall()
+        rows = self._committed_reader().execute(sql, [*args, size + 1]).fetchall()
         token = _encode_cursor(rows[size][0], rows[size][1]) if len(rows) > size else ""
         return event_pb2.QueryEventsResponse(events=[self._event(r[2]) for r in rows[:size]], next_page_token=token)
 

@@ -1,40 +1,63 @@
 """The embedded ledger: a world state and an event log in one SQLite file per channel/chaincode.
 
-A call is one SQL transaction: its writes, its events and its log entry commit together or
-not at all. Writers are serialized by a lock (the embedded equivalent of Fabric's ordering:
-no update can be lost), readers run concurrently on their own WAL snapshots. The world state
-keeps Fabric's semantics: the call's reads and scans see committed state only.
-An acknowledged call is in the WAL, which survives a ``kill -9`` of the process
+A call is atomic: its writes and its events are recorded together or not at all. Writers
+are serialized by a lock (the embedded equivalent of Fabric's ordering: no update can be
+lost), readers run concurrently on their own WAL snapshots. The world state keeps Fabric's
+semantics: the call's reads and scans see committed state only. An acknowledged call is in
+the redo log or in the WAL, both of which survive a ``kill -9`` of the process
 (``synchronous=FULL`` also survives power loss, at the cost of one fsync per call).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from orchestrator.gateway.ledger.eventlog import SCHEMA as EVENT_SCHEMA
 from orchestrator.gateway.ledger.eventlog import EventLog, append_events
+from orchestrator.gateway.ledger.redo import RedoLog, RedoRecord
 from orchestrator.shared import contract
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME
 from orchestrator.shared.store.worldstate import Page, TxInfo
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 """
 
+# The number of the ledger's last committed call: the redo log holds the calls after it.
+CALLS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+"""
+
+#: A group commits once it holds this many calls ...
+GROUP_CALLS: Final = 256
+#: ... or this many writes (a 1,000-task batch commits on its own) ...
+GROUP_WRITES: Final = 4096
+#: ... or when its first call is this many seconds old.
+GROUP_AGE: Final = 0.2
+#: Committed values the writer keeps in memory at most (about 1 kB each for tasks).
+CACHE_ENTRIES: Final = 20_000
+#: The redo log is emptied after a commit once it is this long.
+REDO_RESET_BYTES: Final = 8 << 20
+
 _SCAN_BATCH = 256
 _IN_BATCH = 500  # keys per ``IN (...)`` lookup, well under SQLite's bound on parameters
 _IN_MIN = 8  # fewer keys are read one by one
-_CHECKPOINT_EVERY = 64  # commits between background checkpoints
+
+
+_UNKNOWN: Final = object()  # a key the cache knows nothing of
 
 
 def _k(key: str) -> bytes:
@@ -42,11 +65,16 @@ def _k(key: str) -> bytes:
 
 
 class SqliteWorldState:
-    """The :class:`~orchestrator.shared.store.worldstate.WorldState` of one call on the embedded ledger."""
+    """The :class:`~orchestrator.shared.store.worldstate.WorldState` of one call on the embedded ledger.
 
-    def __init__(self, conn: sqlite3.Connection, info: TxInfo) -> None:
+    ``cache`` (writers only) holds committed values already read or written by earlier calls:
+    every write of the ledger goes through its writer, which keeps the cache current.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, info: TxInfo, cache: dict[str, bytes | None] | None = None) -> None:
         self._conn = conn
         self._info = info
+        self._cache = cache
         self.writes: dict[str, bytes | None] = {}
         self.event: tuple[str, bytes] | None = None
 
@@ -55,12 +83,26 @@ class SqliteWorldState:
         return self._info
 
     def get(self, key: str) -> bytes | None:
-        row = self._conn.execute("SELECT value FROM state WHERE key = ?", (_k(key),)).fetchone()
-        return None if row is None else bytes(row[0])
+        cache = self._cache
+        if cache is None:
+            return self._read(key)
+        value = cache.get(key, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = cache[key] = self._read(key)
+        return value  # type: ignore[return-value]
 
     def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
+        cache = self._cache
+        if cache is None:
+            return self._read_multiple(keys)
+        missing = [key for key in dict.fromkeys(keys) if key not in cache]
+        if missing:
+            cache.update(zip(missing, self._read_multiple(missing), strict=True))
+        return [cache[key] for key in keys]
+
+    def _read_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) < _IN_MIN:  # a few point lookups beat planning an IN list
-            return [self.get(key) for key in keys]
+            return [self._read(key) for key in keys]
         encoded = [_k(key) for key in keys]
         found: dict[bytes, bytes] = {}
         for start in range(0, len(encoded), _IN_BATCH):
@@ -68,6 +110,10 @@ class SqliteWorldState:
             marks = ",".join("?" * len(chunk))
             found.update(self._conn.execute(f"SELECT key, value FROM state WHERE key IN ({marks})", chunk))
         return [found.get(key) for key in encoded]
+
+    def _read(self, key: str) -> bytes | None:
+        row = self._conn.execute("SELECT value FROM state WHERE key = ?", (_k(key),)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def put(self, key: str, value: bytes) -> None:
         self.writes[key] = value
@@ -104,45 +150,53 @@ class SqliteWorldState:
 
 
 class SqliteLedger:
-    """One channel's (and chaincode's) embedded ledger."""
+    """One channel's (and chaincode's) embedded ledger.
+
+    Calls commit to SQLite in groups: a call's writes go into the open SQL transaction (inside
+    a savepoint, so a failing call leaves nothing) and its record into the redo log, which makes
+    it durable. The group commits when it holds :data:`GROUP_CALLS` calls or
+    :data:`GROUP_WRITES` writes, when it is :data:`GROUP_AGE` seconds old, and before anything
+    reads SQLite from another connection (an evaluation, a query of the event log), so readers
+    always see every acknowledged call. A call that fills the group commits it at once and
+    needs no redo record. Calls in one group see each other's writes: they share the writer's
+    connection, and they are committed calls as far as the domain is concerned.
+    """
 
     def __init__(self, path: Path, channel: str, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self.channel = channel
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # reentrant: close() flushes while holding it
         self._writer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._writer.execute(f"PRAGMA synchronous = {synchronous}")
         self._writer.execute("PRAGMA cache_size = -65536")
+        self._writer.execute("PRAGMA temp_store = MEMORY")  # the savepoint journal of each call
         # Checkpoints move WAL pages into the database file; run them beside the writers
         # (sqlite3 releases the GIL) instead of inside the commit of whichever call crosses
         # the WAL threshold.
         self._writer.execute("PRAGMA wal_autocheckpoint = 0")
-        self._writer.executescript(STATE_SCHEMA + EVENT_SCHEMA)
-        self._readers = threading.local()
-        self._all_readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._commits = 0
+        self._writer.executescript(STATE_SCHEMA + EVENT_SCHEMA + CALLS_SCHEMA)
+        self._redo = RedoLog(self.path.with_name(self.path.name + "-redo"), durable=synchronous.upper() == "FULL")
+        self._group_calls = 0  # calls in the open SQL transaction
+        self._group_writes = 0
+        self._group_started = 0.0
+        self._failure: BaseException | None = None
+        self._cache: dict[str, bytes | None] = {}  # committed values, for writers (SqliteWorldState)
+        self._calls = self._replay()  # number of the last call acknowledged
+        self._last_seq = self._writer.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         # Transaction timestamps only ever increase, across restarts too (events sort by them):
         # the last one recorded is the latest event's (every call that records anything emits one).
         self._last_ts_ns = self._writer.execute("SELECT COALESCE(MAX(ts_ns), 0) FROM events").fetchone()[0]
-        self.events = EventLog(str(self.path), channel)
-        self._checkpoint_due = threading.Event()
+        self._readers = threading.local()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self.events = EventLog(str(self.path), channel, flush=self.flush)
+        self._wake = threading.Event()
+        self._checkpoint_due = False
         self._stopping = False
-        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name=f"checkpoint-{channel}", daemon=True)
-        self._checkpointer.start()
-
-    def _checkpoint_loop(self) -> None:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            while not self._stopping:
-                self._checkpoint_due.wait(timeout=1.0)
-                self._checkpoint_due.clear()
-                if not self._stopping:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()
+        self._background = threading.Thread(target=self._background_loop, name=f"ledger-{channel}", daemon=True)
+        self._background.start()
 
     # -- calls -------------------------------------------------------------------------
 
@@ -164,30 +218,25 @@ class SqliteLedger:
         self, body: Callable[[SqliteWorldState], T], *, creator_msp: str,
         tx_id: str | None = None, timestamp_ns: int | None = None,
     ) -> T:
-        """Run ``body`` on a fresh world state and commit what it wrote, atomically."""
+        """Run ``body`` on a fresh world state and record what it wrote, atomically and durably."""
         with self._write_lock:
+            self._check_usable()
             ts = timestamp_ns if timestamp_ns is not None else max(time.time_ns(), self._last_ts_ns + 1)
             info = TxInfo(tx_id or _new_tx_id(creator_msp), ts, creator_msp, self.channel, read_only=False)
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                world_state = SqliteWorldState(conn, info)
-                result = body(world_state)
-                self._apply(conn, world_state)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            world_state = SqliteWorldState(self._writer, info, self._cache)
+            result = body(world_state)  # reads only: a failure here leaves nothing to undo
+            recorded = self._record(world_state)
+            self._cache.update(world_state.writes)  # recorded: these are the committed values now
+            if len(self._cache) > CACHE_ENTRIES:
+                self._cache.clear()
             self._last_ts_ns = max(self._last_ts_ns, ts)
-            self._commits += 1
-            if self._commits % _CHECKPOINT_EVERY == 0:
-                self._checkpoint_due.set()
-        if world_state.event is not None:
-            self.events.notify_committed()
+            if recorded:  # under the lock, so that followers hear of events in ledger order
+                self.events.notify_committed(recorded)
         return result
 
     def run_read(self, body: Callable[[SqliteWorldState], T], *, creator_msp: str) -> T:
-        """Run ``body`` read-only on a snapshot of committed state."""
+        """Run ``body`` read-only on a snapshot holding every acknowledged call."""
+        self.flush()
         conn = self._reader()
         info = TxInfo(_new_tx_id(creator_msp), time.time_ns(), creator_msp, self.channel, read_only=True)
         conn.execute("BEGIN")
@@ -196,22 +245,123 @@ class SqliteLedger:
         finally:
             conn.execute("ROLLBACK")
 
-    @staticmethod
-    def _apply(conn: sqlite3.Connection, world_state: SqliteWorldState) -> None:
-        puts: list[tuple[bytes, bytes]] = []
-        deletes: list[tuple[bytes]] = []
-        for key, value in world_state.writes.items():
-            if value is None:
-                deletes.append((key.encode("utf-8"),))
+    def flush(self) -> None:
+        """Commit the open group to SQLite, so that other connections see every acknowledged call."""
+        if not self._group_calls:  # read without the lock: a call acknowledged before this one is seen
+            return
+        with self._write_lock:
+            self._check_usable()
+            if self._group_calls:
+                self._commit_group()
+
+    # -- the group -----------------------------------------------------------------------
+
+    def _record(self, world_state: SqliteWorldState) -> list[tuple[int, bytes]]:
+        """Add one call to the group: its writes, its events, then its redo record or the commit."""
+        writes = [(key.encode("utf-8"), value) for key, value in world_state.writes.items()]
+        payload = world_state.event[1] if world_state.event and world_state.event[0] == CHAINCODE_EVENT_NAME else None
+        if not writes and payload is None:
+            return []
+        conn = self._writer
+        if not self._group_calls:
+            conn.execute("BEGIN IMMEDIATE")
+            self._group_started = time.monotonic()
+        conn.execute("SAVEPOINT call")
+        try:
+            events = _apply(conn, world_state.info.tx_id, writes, payload, self._last_seq + 1)
+            call = self._calls + 1
+            if self._group_calls + 1 >= GROUP_CALLS or self._group_writes + len(writes) >= GROUP_WRITES:
+                conn.execute("RELEASE call")
+                self._calls = call
+                self._commit_group()  # this call's acknowledgement is the commit itself
             else:
-                puts.append((key.encode("utf-8"), value))
-        if puts:
-            conn.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", puts)
-        if deletes:
-            conn.executemany("DELETE FROM state WHERE key = ?", deletes)
-        info = world_state.info
-        if world_state.event is not None and world_state.event[0] == CHAINCODE_EVENT_NAME:
-            append_events(conn, info.tx_id, world_state.event[1])
+                info = world_state.info
+                self._redo.append(RedoRecord(call, info.timestamp_ns, info.tx_id, payload, writes))
+                conn.execute("RELEASE call")
+                self._calls = call
+                self._group_calls += 1
+                self._group_writes += len(writes)
+                if self._group_calls == 1:
+                    self._wake.set()  # the background thread commits the group when it is old enough
+        except BaseException:
+            if conn.in_transaction and self._failure is None:
+                try:
+                    conn.execute("ROLLBACK TO call")
+                    conn.execute("RELEASE call")
+                    if not self._group_calls:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    self._fail(exc)
+            raise
+        first = self._last_seq + 1
+        self._last_seq += len(events)
+        return [(first + n, raw) for n, raw in enumerate(events)]
+
+    def _commit_group(self) -> None:
+        """Commit the open SQL transaction with the number of its last call."""
+        conn = self._writer
+        try:
+            conn.execute("INSERT OR REPLACE INTO calls (id, last) VALUES (0, ?)", (self._calls,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # The group's calls are acknowledged: they are in the redo log, and the next open
+            # applies them again. Until then this ledger takes nothing more.
+            self._fail(exc)
+            raise
+        self._group_calls = self._group_writes = 0
+        if self._redo.size > REDO_RESET_BYTES:
+            self._redo.reset()
+        self._checkpoint_due = True
+        self._wake.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failure = exc
+        with contextlib.suppress(sqlite3.Error):
+            self._writer.execute("ROLLBACK")
+
+    def _check_usable(self) -> None:
+        if self._failure is not None:
+            raise sqlite3.OperationalError(
+                f"the ledger {self.path} failed to commit ({self._failure}); reopen it to recover its calls")
+
+    def _replay(self) -> int:
+        """Apply the acknowledged calls that the last process did not commit; return the last call's number."""
+        conn = self._writer
+        row = conn.execute("SELECT last FROM calls WHERE id = 0").fetchone()
+        last = 0 if row is None else int(row[0])
+        records = self._redo.records_after(last)
+        if records:
+            next_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0] + 1
+            conn.execute("BEGIN IMMEDIATE")
+            for record in records:
+                if record.call != last + 1:
+                    break  # never written that way: stop at a gap rather than apply out of order
+                next_seq += len(_apply(conn, record.tx_id, record.writes, record.event, next_seq))
+                last = record.call
+            conn.execute("INSERT OR REPLACE INTO calls (id, last) VALUES (0, ?)", (last,))
+            conn.execute("COMMIT")
+        self._redo.reset()
+        return last
+
+    def _background_loop(self) -> None:
+        """Commit groups once they are :data:`GROUP_AGE` old, and checkpoint the WAL after commits."""
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            while not self._stopping:
+                pending = self._group_calls
+                age = time.monotonic() - self._group_started
+                if pending and age >= GROUP_AGE:
+                    try:
+                        self.flush()
+                    except sqlite3.Error:
+                        logger.exception("committing calls of ledger %s failed", self.path)
+                if self._checkpoint_due:
+                    self._checkpoint_due = False
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._wake.wait(timeout=max(GROUP_AGE - age, 0.001) if self._group_calls else 1.0)
+                self._wake.clear()
+        finally:
+            conn.close()
 
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._readers, "conn", None)
@@ -225,23 +375,48 @@ class SqliteLedger:
 
     # -- inspection --------------------------------------------------------------------
 
+    @property
+    def uncommitted_calls(self) -> int:
+        """Acknowledged calls whose group is not committed to SQLite yet (they are in the redo log)."""
+        return self._group_calls
+
     def dump(self) -> list[tuple[bytes, bytes]]:
         """Every state entry, in key order (determinism tests compare dumps)."""
+        self.flush()
         return [(bytes(k), bytes(v)) for k, v in self._reader().execute("SELECT key, value FROM state ORDER BY key")]
 
     def close(self) -> None:
-        """Stop followers and close connections (a final WAL checkpoint keeps the file tidy)."""
+        """Commit what is pending, stop followers and close connections (a final checkpoint keeps the file tidy)."""
         self.events.close()
         self._stopping = True
-        self._checkpoint_due.set()
-        self._checkpointer.join()
+        self._wake.set()
+        self._background.join()
         with self._write_lock:
-            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if self._failure is None:
+                self.flush()
+                self._redo.reset()
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
+            self._redo.close()
         with self._readers_lock:
             for conn in self._all_readers:
                 conn.close()
             self._all_readers.clear()
+
+
+def _apply(
+    conn: sqlite3.Connection, tx_id: str, writes: Sequence[tuple[bytes, bytes | None]], event: bytes | None,
+    first_seq: int,
+) -> list[bytes]:
+    """Write one call's state changes and events on ``conn``; return the events recorded."""
+    puts = [(key, value) for key, value in writes if value is not None]
+    if puts:
+        conn.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", puts)
+    if len(puts) < len(writes):
+        conn.executemany("DELETE FROM state WHERE key = ?", [(key,) for key, value in writes if value is None])
+    if event is None:
+        return []
+    return append_events(conn, tx_id, event, first_seq=first_seq)
 
 
 def _new_tx_id(creator_msp: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.api import algo_pb2
+from orchestrator.gateway.ledger.redo import decode_all
 from orchestrator.shared.functions import BY_NAME, Function
 from tests import builders as b
 from tests.client import GatewayClient, connected, running_gateway
@@ -56,10 +58,23 @@ def ledger_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gat
 
 
 def dump(path: Path) -> dict[str, list[Any]]:
-    """Every row of every table of the ledger (state, events, bookkeeping), read straight from its SQLite file."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {table: db.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall() for table in tables}
+    """Every row of every table of the ledger (state, events, bookkeeping), read straight from its SQLite file.
+
+    The gateway commits acknowledged calls to the file in groups; this waits until none is left
+    only in the redo log, so two dumps differ only if calls changed the ledger.
+    """
+    redo = path.with_name(path.name + "-redo")
+    deadline = time.monotonic() + 10
+    while True:
+        logged = [record.call for record in decode_all(redo.read_bytes())] if redo.exists() else []
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            rows = {table: db.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall() for table in tables}
+        committed = rows["calls"][0][1] if rows.get("calls") else 0
+        if all(call <= committed for call in logged):
+            return rows
+        assert time.monotonic() < deadline, f"acknowledged calls still uncommitted in {redo}"
+        time.sleep(0.01)
 
 
 def raw_call(client: GatewayClient, function: Function, payload: bytes) -> tuple[grpc.StatusCode, str]:

@@ -92,12 +92,13 @@ def run_scenario(net: Network) -> None:
 
 def ledger_bytes(net: Network) -> tuple[list[tuple[bytes, bytes]], list[tuple[object, ...]]]:
     """The world state and the raw event log table, row by row."""
+    state = net.ledger.dump()  # commits every acknowledged call, so another connection sees them
     with sqlite3.connect(net.ledger.path) as conn:
         events = conn.execute(
             "SELECT seq, id, tx_id, ts_ns, asset_key, asset_kind, event_kind, metadata, payload"
             " FROM events ORDER BY seq"
         ).fetchall()
-    return net.ledger.dump(), events
+    return state, events
 
 
 def fingerprint(path: str) -> str:
