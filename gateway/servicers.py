@@ -79,25 +79,30 @@ class Servicers:
             elif method.full_name == QUERY_EVENTS:
                 rpcs[method.name] = grpc.unary_unary_rpc_method_handler(
                     self._query_events(function), response_serializer=serializer)
-            else:
-                rpcs[method.name] = grpc.unary_unary_rpc_method_handler(
-                    self._invoke(function), response_serializer=serializer)
+            else:  # the contract's reply is already the response on the wire
+                rpcs[method.name] = grpc.unary_unary_rpc_method_handler(self._invoke(function))
         return grpc.method_handlers_generic_handler(service, rpcs)
 
     # -- behaviours ----------------------------------------------------------------------
 
-    def _invoke(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]:
+    def _invoke(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]:
+        """The behaviour of a contract RPC: request bytes in, response bytes out.
+
+        The request is parsed only to be refused early when malformed; the contract gets the
+        bytes as they came, and its reply goes back as it is, without a decode and re-encode.
+        """
         call_ledger = self.invoker.evaluate if function.read_only else self.invoker.submit
         hook = RESPONSE_HOOKS.get(function.method.full_name)
 
-        async def invoke(raw: bytes, context: grpc.aio.ServicerContext) -> Message:
+        async def invoke(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
             call = current_call()
-            request = parse(function, raw)
+            parse(function, raw)
             timeout = _remaining(context)
-            argument = codec.encode(request, call.request_id)
+            argument = codec.encode_serialized(raw, call.request_id)
             reply = await self.run(call_ledger, _target(), function.name, argument, timeout=timeout)
-            response = codec.decode_message(reply, function.response)
-            return hook(response) if hook is not None else response
+            if hook is not None:
+                return hook(codec.decode_message(reply, function.response)).SerializeToString()
+            return codec.decode_serialized(reply, function.response)
 
         return invoke
 

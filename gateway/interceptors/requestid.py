@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -22,7 +22,7 @@ def request_id_of(context: grpc.aio.ServicerContext) -> str:
     values = [v for k, v in (context.invocation_metadata() or ()) if k == HEADER]
     if len(values) == 1 and values[0] and len(values[0]) <= _MAX_LENGTH and values[0].isprintable():
         return str(values[0])
-    return os.urandom(4).hex()
+    return f"{random.getrandbits(32):08x}"  # a label for log lines, not a secret: no system call
 
 
 class RequestIdInterceptor(BehaviorInterceptor):
