@@ -47,6 +47,15 @@ READ_ONLY: Final = frozenset({
     "QueryPerformances", "QueryVersion", "GetFailureReport", "SubscribeToEvents",
 })
 
+#: Methods whose work is bounded by their request: a few documents read and written per item it
+#: carries, no scan of stored assets and no cascade. The embedded gateway runs small ones on its
+#: event loop instead of handing them to a ledger thread (the hand-off costs more than they do).
+BOUNDED: Final = frozenset({
+    "GetAlgo", "GetTask", "GetModel", "GetDataSample", "GetDataManager", "GetFailureReport", "QueryVersion",
+    "RegisterOrganization", "RegisterAlgo", "RegisterDataManager", "RegisterDataSamples", "RegisterPlan",
+    "RegisterTasks",
+})
+
 #: Methods the gateway serves from its event log rather than by a chaincode invocation.
 GATEWAY_SERVED: Final = frozenset({
     "orchestrator.EventService.QueryEvents",
@@ -63,6 +72,7 @@ class Function:
     contract: str  # e.g. algo
     handler: str  # Python method of the domain service, e.g. register_algo
     read_only: bool
+    bounded: bool  # in BOUNDED
     request: type[Message]
     response: type[Message]
 
@@ -94,6 +104,7 @@ def _build() -> dict[str, Function]:
                 contract=contract,
                 handler=_snake(method.name),
                 read_only=method.name in READ_ONLY,
+                bounded=method.name in BOUNDED,
                 request=message_factory.GetMessageClass(method.input_type),
                 response=message_factory.GetMessageClass(method.output_type),
             )

@@ -115,6 +115,23 @@ class Invoker(Protocol):
 
 
 @runtime_checkable
+class RunsAtOnce(Protocol):
+    """Optional: an invoker that can run a call on the caller's thread when nothing would make it wait.
+
+    The gateway runs small bounded calls this way on its event loop: handing them to a ledger
+    thread costs more than the calls themselves.
+    """
+
+    def run_now(self, target: Target, function: str, argument: bytes, *, read_only: bool) -> bytes | None:
+        """The reply, or ``None`` when the call would have to wait (for a busy or unopened ledger).
+
+        Raises:
+            OrcError, IllegalTransitionError, InvocationError: as ``evaluate`` and ``submit``.
+        """
+        ...
+
+
+@runtime_checkable
 class ReportsReadiness(Protocol):
     """Optional: an invoker that can tell whether it can serve calls now (``/readyz``)."""
 

@@ -20,7 +20,7 @@ import grpc
 
 from orchestrator.gateway.invoke.base import DataDirInUseError, InvocationError, Target, invalid_names
 from orchestrator.gateway.ledger.eventlog import EventLog
-from orchestrator.gateway.ledger.sqlite import SqliteLedger
+from orchestrator.gateway.ledger.sqlite import LedgerBusy, SqliteLedger
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,20 @@ class EmbeddedInvoker:
         except sqlite3.OperationalError as exc:
             raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
 
+    def run_now(self, target: Target, function: str, argument: bytes, *, read_only: bool) -> bytes | None:
+        """Run the call on this thread if its ledger is open and free, else ``None`` (never waits)."""
+        ledger = self._ledgers.get(self._ledger_key(target.channel, target.chaincode))
+        if ledger is None or self._closed:
+            return None  # opening a ledger, or refusing calls while closing, is the waiting path's job
+        try:
+            if read_only:
+                return ledger.evaluate(target.mspid, function, argument, wait=False)
+            return ledger.submit(target.mspid, function, argument, wait=False)
+        except LedgerBusy:
+            return None
+        except sqlite3.OperationalError as exc:
+            raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
+
     def event_log(self, target: Target) -> EventLog:
         """The event log of the target's ledger."""
         return self.ledger(target.channel, target.chaincode).events
@@ -105,7 +119,7 @@ class EmbeddedInvoker:
         Raises:
             InvocationError: invalid names (INVALID_ARGUMENT) or the invoker is closed (UNAVAILABLE).
         """
-        chaincode = chaincode or self.default_chaincodes.get(channel, DEFAULT_CHAINCODE)
+        channel, chaincode = self._ledger_key(channel, chaincode)
         ledger = self._ledgers.get((channel, chaincode))
         if ledger is not None:
             return ledger
@@ -122,6 +136,9 @@ class EmbeddedInvoker:
                 ledger = SqliteLedger(path, channel, synchronous=self.synchronous)
                 self._ledgers[(channel, chaincode)] = ledger
         return ledger
+
+    def _ledger_key(self, channel: str, chaincode: str) -> tuple[str, str]:
+        return channel, chaincode or self.default_chaincodes.get(channel, DEFAULT_CHAINCODE)
 
     @property
     def open_ledgers(self) -> list[tuple[str, str]]:

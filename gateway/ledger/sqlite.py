@@ -60,6 +60,10 @@ _IN_MIN = 8  # fewer keys are read one by one
 _UNKNOWN: Final = object()  # a key the cache knows nothing of
 
 
+class LedgerBusy(Exception):
+    """The call would have to wait for another one (raised only to callers that asked not to wait)."""
+
+
 def _k(key: str) -> bytes:
     return key.encode("utf-8")
 
@@ -202,24 +206,34 @@ class SqliteLedger:
 
     def submit(
         self, creator_msp: str, function: str, argument: bytes, *, tx_id: str | None = None,
-        timestamp_ns: int | None = None,
+        timestamp_ns: int | None = None, wait: bool = True,
     ) -> bytes:
-        """Run a contract function as one committed transaction and return its reply."""
+        """Run a contract function as one committed transaction and return its reply.
+
+        Raises:
+            LedgerBusy: ``wait`` is false and another call holds the ledger.
+        """
         return self.run_write(
             lambda ws: contract.invoke(ws, function, argument),
-            creator_msp=creator_msp, tx_id=tx_id, timestamp_ns=timestamp_ns,
+            creator_msp=creator_msp, tx_id=tx_id, timestamp_ns=timestamp_ns, wait=wait,
         )
 
-    def evaluate(self, creator_msp: str, function: str, argument: bytes) -> bytes:
-        """Run a read-only contract function on a consistent snapshot."""
-        return self.run_read(lambda ws: contract.invoke(ws, function, argument), creator_msp=creator_msp)
+    def evaluate(self, creator_msp: str, function: str, argument: bytes, *, wait: bool = True) -> bytes:
+        """Run a read-only contract function on a consistent snapshot.
+
+        Raises:
+            LedgerBusy: ``wait`` is false, calls wait to be committed and another call holds the ledger.
+        """
+        return self.run_read(lambda ws: contract.invoke(ws, function, argument), creator_msp=creator_msp, wait=wait)
 
     def run_write(
         self, body: Callable[[SqliteWorldState], T], *, creator_msp: str,
-        tx_id: str | None = None, timestamp_ns: int | None = None,
+        tx_id: str | None = None, timestamp_ns: int | None = None, wait: bool = True,
     ) -> T:
         """Run ``body`` on a fresh world state and record what it wrote, atomically and durably."""
-        with self._write_lock:
+        if not self._write_lock.acquire(blocking=wait):
+            raise LedgerBusy(str(self.path))
+        try:
             self._check_usable()
             ts = timestamp_ns if timestamp_ns is not None else max(time.time_ns(), self._last_ts_ns + 1)
             info = TxInfo(tx_id or _new_tx_id(creator_msp), ts, creator_msp, self.channel, read_only=False)
@@ -232,11 +246,13 @@ class SqliteLedger:
             self._last_ts_ns = max(self._last_ts_ns, ts)
             if recorded:  # under the lock, so that followers hear of events in ledger order
                 self.events.notify_committed(recorded)
+        finally:
+            self._write_lock.release()
         return result
 
-    def run_read(self, body: Callable[[SqliteWorldState], T], *, creator_msp: str) -> T:
+    def run_read(self, body: Callable[[SqliteWorldState], T], *, creator_msp: str, wait: bool = True) -> T:
         """Run ``body`` read-only on a snapshot holding every acknowledged call."""
-        self.flush()
+        self.flush(wait=wait)
         conn = self._reader()
         info = TxInfo(_new_tx_id(creator_msp), time.time_ns(), creator_msp, self.channel, read_only=True)
         conn.execute("BEGIN")
@@ -245,14 +261,22 @@ class SqliteLedger:
         finally:
             conn.execute("ROLLBACK")
 
-    def flush(self) -> None:
-        """Commit the open group to SQLite, so that other connections see every acknowledged call."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Commit the open group to SQLite, so that other connections see every acknowledged call.
+
+        Raises:
+            LedgerBusy: ``wait`` is false, there is something to commit and another call holds the ledger.
+        """
         if not self._group_calls:  # read without the lock: a call acknowledged before this one is seen
             return
-        with self._write_lock:
+        if not self._write_lock.acquire(blocking=wait):
+            raise LedgerBusy(str(self.path))
+        try:
             self._check_usable()
             if self._group_calls:
                 self._commit_group()
+        finally:
+            self._write_lock.release()
 
     # -- the group -----------------------------------------------------------------------
 

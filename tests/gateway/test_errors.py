@@ -38,6 +38,10 @@ class ScriptedInvoker(EmbeddedInvoker):
         self._next()
         return super().submit(target, function, argument, **kwargs)
 
+    def run_now(self, target: Target, function: str, argument: bytes, **kwargs: Any) -> bytes | None:
+        self._next()
+        return super().run_now(target, function, argument, **kwargs)
+
     def event_log(self, target: Target) -> Any:
         self._next()
         return super().event_log(target)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.shared.functions import BY_NAME
+from orchestrator.shared.functions import BOUNDED, BY_NAME
 
 WRITING = {
     "RegisterOrganization", "RegisterAlgo", "RegisterDataManager", "RegisterDataSamples", "UpdateDataSamples",
@@ -21,3 +21,11 @@ def test_function_names_are_upstreams_wire_strings() -> None:
     assert "orchestrator.failurereport:RegisterFailureReport" in BY_NAME
     assert "orchestrator.computetask:ApplyTaskAction" in BY_NAME
     assert BY_NAME["orchestrator.model:GetComputeTaskInputModels"].handler == "get_compute_task_input_models"
+
+
+def test_bounded_methods_exist_and_none_scans_or_cascades() -> None:
+    names = {f.method.name for f in BY_NAME.values()}
+    assert names >= BOUNDED  # a typo would silently leave a method out
+    assert {name for name in BOUNDED if name.startswith("Query")} == {"QueryVersion"}  # a constant, not a listing
+    assert not {name for name in BOUNDED if name.startswith(("Apply", "Disable"))}  # transitions cascade
+    assert {f.method.name for f in BY_NAME.values() if f.bounded} == BOUNDED
