@@ -293,7 +293,11 @@ class SqliteLedger:
         conn.execute("SAVEPOINT call")
         try:
             events = _apply(conn, world_state.info.tx_id, writes, payload, self._last_seq + 1)
-            call = self._calls + 1
+        except BaseException:
+            self._undo_call()
+            raise
+        call = self._calls + 1
+        try:
             if self._group_calls + 1 >= GROUP_CALLS or self._group_writes + len(writes) >= GROUP_WRITES:
                 conn.execute("RELEASE call")
                 self._calls = call
@@ -307,19 +311,26 @@ class SqliteLedger:
                 self._group_writes += len(writes)
                 if self._group_calls == 1:
                     self._wake.set()  # the background thread commits the group when it is old enough
-        except BaseException:
-            if conn.in_transaction and self._failure is None:
-                try:
-                    conn.execute("ROLLBACK TO call")
-                    conn.execute("RELEASE call")
-                    if not self._group_calls:
-                        conn.execute("ROLLBACK")
-                except sqlite3.Error as exc:
-                    self._fail(exc)
+        except BaseException as exc:
+            # The redo log may now end with part of this call's record, or hold it without its
+            # writes: nothing more may be appended after it. The calls before are safe in the log.
+            if self._failure is None:
+                self._fail(exc)
             raise
         first = self._last_seq + 1
         self._last_seq += len(events)
         return [(first + n, raw) for n, raw in enumerate(events)]
+
+    def _undo_call(self) -> None:
+        """Drop the writes of a call that failed while being applied; the group goes on without it."""
+        conn = self._writer
+        try:
+            conn.execute("ROLLBACK TO call")
+            conn.execute("RELEASE call")
+            if not self._group_calls:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            self._fail(exc)
 
     def _commit_group(self) -> None:
         """Commit the open SQL transaction with the number of its last call."""
@@ -372,17 +383,17 @@ class SqliteLedger:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             while not self._stopping:
-                pending = self._group_calls
+                pending = self._group_calls and self._failure is None
                 age = time.monotonic() - self._group_started
-                if pending and age >= GROUP_AGE:
-                    try:
+                try:
+                    if pending and age >= GROUP_AGE:
                         self.flush()
-                    except sqlite3.Error:
-                        logger.exception("committing calls of ledger %s failed", self.path)
-                if self._checkpoint_due:
-                    self._checkpoint_due = False
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                self._wake.wait(timeout=max(GROUP_AGE - age, 0.001) if self._group_calls else 1.0)
+                    if self._checkpoint_due:
+                        self._checkpoint_due = False
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # a failed commit stops the ledger's writes; calls raise from then on
+                    logger.exception("committing or checkpointing ledger %s failed", self.path)
+                self._wake.wait(timeout=max(GROUP_AGE - age, 0.001) if pending else 1.0)
                 self._wake.clear()
         finally:
             conn.close()

@@ -17,6 +17,8 @@ from orchestrator.api import computetask_pb2
 from orchestrator.gateway.ledger import eventlog
 from orchestrator.gateway.ledger import sqlite as ledger_module
 from orchestrator.gateway.ledger.redo import RedoRecord, decode_all, encode
+from orchestrator.shared import codec
+from orchestrator.shared.functions import BY_HANDLER
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, encode_events
 from orchestrator.shared.store.worldstate import WorldState
 from tests import builders as b
@@ -236,3 +238,49 @@ def test_redo_records_round_trip_with_deletions_and_without_event() -> None:
     corrupt = bytearray(data)
     corrupt[12] ^= 0xFF  # inside the first record's body: its checksum fails, and the log ends there
     assert list(decode_all(bytes(corrupt))) == []
+
+
+#: Fills the file-size limit while only the redo log grows, then reports what each call did.
+DISK_FULL_CHILD = """
+import os, resource, signal, sqlite3, sys
+from pathlib import Path
+from orchestrator.gateway.ledger import sqlite as ledger_module
+ledger_module.GROUP_AGE = 3600.0
+ledger_module.GROUP_CALLS = 1000
+from orchestrator.api import computetask_pb2
+from tests import builders as b
+from tests.network import Network
+net = Network(Path(sys.argv[1])).with_orgs_registered()
+b.register_task_assets(net.org1)
+redo = net.ledger.path.with_name(net.ledger.path.name + "-redo")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit, a write fails with EFBIG instead of killing us
+limit = redo.stat().st_size + 700  # part of the next task's record fits
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+for name in ("full", "after"):  # the disk has room again for the second call: it must still be refused,
+    try:                          # or its record would follow a torn one, and be lost at the next open
+        net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task(name)]))
+        print(name, "acknowledged")
+    except (OSError, sqlite3.Error) as exc:
+        print(name, type(exc).__name__)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+net.close()
+"""
+
+
+def test_a_full_disk_refuses_the_call_and_stops_writes_and_a_reopen_keeps_every_acknowledged_call(
+    tmp_path: Path
+) -> None:
+    child = subprocess.run([sys.executable, "-c", DISK_FULL_CHILD, str(tmp_path)], cwd=REPO, capture_output=True,
+                           text=True, timeout=120)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["full", "OSError", "after", "OperationalError"]  # refused, then no more writes
+    reopened = Network(tmp_path)
+    try:
+        state = dict(reopened.ledger.dump())
+        assert f"computeplan:{b.key('cp')}".encode() in state  # acknowledged before the disk filled
+        assert f"computetask:{b.key('full')}".encode() not in state
+        later = computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("later")])  # fresh tx id: takes writes
+        reopened.ledger.submit("MyOrg1MSP", BY_HANDLER["register_tasks"].name, codec.encode(later))
+        assert f"computetask:{b.key('later')}".encode() in dict(reopened.ledger.dump())
+    finally:
+        reopened.close()
