@@ -7,9 +7,10 @@ and event, which is in the operating system's hands when the call returns, so it
 a ``kill -9`` (with ``durable=True`` each record is also synced: it survives a power loss).
 At open, the records after the last committed call are applied again.
 
-A record is ``length, crc32`` and a body: call number, timestamp, transaction id, event
-payload, then the writes (lengths first, then the bytes). A record that is cut short or
-whose checksum fails is the unacknowledged tail of a killed process, and ends the log.
+A record is ``length, crc32`` and a body: call number, timestamp, the counts and lengths of
+everything that follows, transaction id, event payload, the written keys, then their values.
+A record that is cut short or whose checksum fails is the unacknowledged tail of a killed
+process, and ends the log.
 """
 
 from __future__ import annotations
@@ -42,21 +43,18 @@ def encode(record: RedoRecord) -> bytes:
     """The bytes appended for ``record``: header and body."""
     tx_id = record.tx_id.encode("utf-8")
     event = record.event
-    lengths: list[int] = []
-    data: list[bytes] = [tx_id, event or b""]
-    for key, value in record.writes:
-        lengths.append(len(key))
-        data.append(key)
-        if value is None:
-            lengths.append(_ABSENT)
-        else:
-            lengths.append(len(value))
-            data.append(value)
+    keys = [key for key, _ in record.writes]
+    values = [value for _, value in record.writes]
+    lengths = [len(key) for key in keys]
+    lengths += [_ABSENT if value is None else len(value) for value in values]
     body = b"".join((
         _CALL.pack(record.call, record.timestamp_ns, len(tx_id), _ABSENT if event is None else len(event),
-                   len(record.writes)),
+                   len(keys)),
         struct.pack(f"<{len(lengths)}I", *lengths),
-        *data,
+        tx_id,
+        event or b"",
+        *keys,
+        *[value for value in values if value is not None],
     ))
     return _HEAD.pack(len(body), zlib.crc32(body)) + body
 
@@ -83,17 +81,18 @@ def _decode_body(body: bytes) -> RedoRecord:
     if event_length != _ABSENT:
         event = body[position:position + event_length]
         position += event_length
-    writes: list[tuple[bytes, bytes | None]] = []
-    for n in range(count):
-        key_length, value_length = lengths[2 * n], lengths[2 * n + 1]
-        key = body[position:position + key_length]
-        position += key_length
-        if value_length == _ABSENT:
-            writes.append((key, None))
+    keys: list[bytes] = []
+    for length in lengths[:count]:
+        keys.append(body[position:position + length])
+        position += length
+    values: list[bytes | None] = []
+    for length in lengths[count:]:
+        if length == _ABSENT:
+            values.append(None)
         else:
-            writes.append((key, body[position:position + value_length]))
-            position += value_length
-    return RedoRecord(call, timestamp_ns, tx_id, event, writes)
+            values.append(body[position:position + length])
+            position += length
+    return RedoRecord(call, timestamp_ns, tx_id, event, list(zip(keys, values, strict=True)))
 
 
 class RedoLog:

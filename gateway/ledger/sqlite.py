@@ -287,25 +287,31 @@ class SqliteLedger:
         if not writes and payload is None:
             return []
         conn = self._writer
-        if not self._group_calls:
+        # The first call of a group needs no savepoint: undoing it is rolling back the transaction
+        # (and a 1,000-task batch, nearly always first, would copy every page it touches).
+        savepoint = self._group_calls > 0
+        if savepoint:
+            conn.execute("SAVEPOINT call")
+        else:
             conn.execute("BEGIN IMMEDIATE")
             self._group_started = time.monotonic()
-        conn.execute("SAVEPOINT call")
         try:
             events = _apply(conn, world_state.info.tx_id, writes, payload, self._last_seq + 1)
         except BaseException:
-            self._undo_call()
+            self._undo_call(savepoint)
             raise
         call = self._calls + 1
         try:
             if self._group_calls + 1 >= GROUP_CALLS or self._group_writes + len(writes) >= GROUP_WRITES:
-                conn.execute("RELEASE call")
+                if savepoint:
+                    conn.execute("RELEASE call")
                 self._calls = call
                 self._commit_group()  # this call's acknowledgement is the commit itself
             else:
                 info = world_state.info
                 self._redo.append(RedoRecord(call, info.timestamp_ns, info.tx_id, payload, writes))
-                conn.execute("RELEASE call")
+                if savepoint:
+                    conn.execute("RELEASE call")
                 self._calls = call
                 self._group_calls += 1
                 self._group_writes += len(writes)
@@ -321,13 +327,14 @@ class SqliteLedger:
         self._last_seq += len(events)
         return [(first + n, raw) for n, raw in enumerate(events)]
 
-    def _undo_call(self) -> None:
+    def _undo_call(self, savepoint: bool) -> None:
         """Drop the writes of a call that failed while being applied; the group goes on without it."""
         conn = self._writer
         try:
-            conn.execute("ROLLBACK TO call")
-            conn.execute("RELEASE call")
-            if not self._group_calls:
+            if savepoint:
+                conn.execute("ROLLBACK TO call")
+                conn.execute("RELEASE call")
+            else:
                 conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             self._fail(exc)

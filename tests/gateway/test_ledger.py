@@ -170,11 +170,15 @@ def test_followers_behind_the_events_in_memory_read_the_store_with_every_acknowl
         net.close()
 
 
+@pytest.mark.parametrize("first_of_its_group", [False, True], ids=["in-a-group", "first-of-a-group"])
 def test_a_call_that_fails_while_being_recorded_leaves_nothing_and_its_group_intact(
-    net: Network, no_commit_on_its_own: None
+    net: Network, no_commit_on_its_own: None, first_of_its_group: bool
 ) -> None:
     b.register_task_assets(net.org1)
+    if first_of_its_group:
+        net.ledger.flush()
     pending = net.ledger.uncommitted_calls
+    assert (pending == 0) is first_of_its_group
 
     def emit(world_state: WorldState, key: str) -> None:
         world_state.put(key, b"v")
