@@ -193,7 +193,8 @@ OPTIONS: Final[tuple[_Option, ...]] = (
     _Option("--grace-period", "on SIGTERM/SIGINT, seconds given to in-flight calls before they are cancelled "
             "(default 15)", _seconds, metavar="SECONDS"),
     _Option("--workers", f"threads running ledger calls (default 8; {FABRIC_WORKERS} in fabric mode, where each "
-            "waits for its commit)", _positive_int, metavar="N"),
+            "waits for its commit; in embedded mode small lookups and registrations run on the event loop when "
+            "their ledger is free)", _positive_int, metavar="N"),
     _Option("--event-buffer", "live events buffered per SubscribeToEvents stream; a slower stream falls back to "
             "reading the ledger and catches up (default 2000)", _positive_int, metavar="N"),
     _Option("--sqlite-synchronous", "embedded mode: NORMAL (default; survives a killed process) or FULL "
