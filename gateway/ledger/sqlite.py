@@ -49,6 +49,8 @@ GROUP_WRITES: Final = 4096
 GROUP_AGE: Final = 0.2
 #: Committed values the writer keeps in memory at most (about 1 kB each for tasks).
 CACHE_ENTRIES: Final = 20_000
+#: WAL frames (4 kB pages) past which the WAL is started over after a checkpoint.
+WAL_RESTART_FRAMES: Final = 4096
 #: The redo log is emptied after a commit once it is this long.
 REDO_RESET_BYTES: Final = 8 << 20
 
@@ -397,13 +399,30 @@ class SqliteLedger:
                         self.flush()
                     if self._checkpoint_due:
                         self._checkpoint_due = False
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        self._checkpoint(conn)
                 except sqlite3.Error:  # a failed commit stops the ledger's writes; calls raise from then on
                     logger.exception("committing or checkpointing ledger %s failed", self.path)
                 self._wake.wait(timeout=max(GROUP_AGE - age, 0.001) if pending else 1.0)
                 self._wake.clear()
         finally:
             conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy committed WAL pages into the database, beside the writers; restart a long WAL.
+
+        SQLite starts writing the WAL from its beginning again only when a write transaction
+        begins after a complete checkpoint, and the next group begins before a checkpoint running
+        beside it completes: without a restart the WAL would grow for as long as calls keep coming
+        (to 224 MB beside a 57 MB database in 10,000 calls), and every page read would search it.
+        A restart holds the writers back only while the pages of the last group are copied.
+        """
+        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        if frames < WAL_RESTART_FRAMES or self._failure is not None:
+            return
+        with self._write_lock:
+            if self._failure is None:
+                self.flush()
+                conn.execute("PRAGMA wal_checkpoint(RESTART)")  # busy (and retried later) while a reader is at work
 
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._readers, "conn", None)
