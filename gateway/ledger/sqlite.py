@@ -49,8 +49,8 @@ GROUP_WRITES: Final = 4096
 GROUP_AGE: Final = 0.2
 #: Committed values the writer keeps in memory at most (about 1 kB each for tasks).
 CACHE_ENTRIES: Final = 20_000
-#: WAL frames (4 kB pages) past which the WAL is started over after a checkpoint.
-WAL_RESTART_FRAMES: Final = 4096
+#: WAL frames (4 kB pages, so 64 MB) past which the WAL is started over after a checkpoint.
+WAL_RESTART_FRAMES: Final = 16_384
 #: The redo log is emptied after a commit once it is this long.
 REDO_RESET_BYTES: Final = 8 << 20
 
@@ -419,7 +419,7 @@ class SqliteLedger:
         frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
         if frames < WAL_RESTART_FRAMES or self._failure is not None:
             return
-        with self._write_lock:
+        with self._write_lock:  # not a try-lock: back-to-back calls would starve it
             if self._failure is None:
                 self.flush()
                 conn.execute("PRAGMA wal_checkpoint(RESTART)")  # busy (and retried later) while a reader is at work
