@@ -298,4 +298,4 @@ def test_the_wal_is_started_over_while_calls_keep_coming(net: Network, monkeypat
     for n in range(400):
         net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task(f"t{n}")]))
     wal = net.ledger.path.with_name(net.ledger.path.name + "-wal")
-    assert wal.stat().st_size < 4 * 1024 * 1024  # about 1 MB; without restarts 13 MB (50 commits of ~65 pages)
+    assert wal.stat().st_size < 6 * 1024 * 1024  # about 1 MB; without restarts 13 MB (50 commits of ~65 pages)
