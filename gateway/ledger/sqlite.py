@@ -158,14 +158,16 @@ class SqliteWorldState:
 class SqliteLedger:
     """One channel's (and chaincode's) embedded ledger.
 
-    Calls commit to SQLite in groups: a call's writes go into the open SQL transaction (inside
-    a savepoint, so a failing call leaves nothing) and its record into the redo log, which makes
-    it durable. The group commits when it holds :data:`GROUP_CALLS` calls or
-    :data:`GROUP_WRITES` writes, when it is :data:`GROUP_AGE` seconds old, and before anything
-    reads SQLite from another connection (an evaluation, a query of the event log), so readers
-    always see every acknowledged call. A call that fills the group commits it at once and
-    needs no redo record. Calls in one group see each other's writes: they share the writer's
-    connection, and they are committed calls as far as the domain is concerned.
+    Calls commit to SQLite in groups: a call's writes go into the open SQL transaction (in a
+    savepoint, or as the transaction's first writes, so a failing call leaves nothing) and its
+    record into the redo log, which makes it durable. The group commits when it holds
+    :data:`GROUP_CALLS` calls or :data:`GROUP_WRITES` writes, when it is :data:`GROUP_AGE`
+    seconds old, and before anything reads SQLite from another connection (an evaluation, a
+    query of the event log), so readers always see every acknowledged call. A call that fills
+    the group commits it at once and needs no redo record. Calls in one group see each other's
+    writes: they share the writer's connection, and they are committed calls as far as the
+    domain is concerned. ``wait=False`` on a call raises :class:`LedgerBusy` instead of
+    waiting for another one (the gateway then hands the call to a worker thread).
     """
 
     def __init__(self, path: Path, channel: str, *, synchronous: str = "NORMAL") -> None:
