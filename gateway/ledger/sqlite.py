@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WIT
 CALLS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
 """
+_SET_LAST_CALL = "INSERT OR REPLACE INTO calls (id, last) VALUES (0, ?)"
 
 #: A group commits once it holds this many calls ...
 GROUP_CALLS: Final = 256
@@ -192,10 +193,9 @@ class SqliteLedger:
         self._failure: BaseException | None = None
         self._cache: dict[str, bytes | None] = {}  # committed values, for writers (SqliteWorldState)
         self._calls = self._replay()  # number of the last call acknowledged
-        self._last_seq = self._writer.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         # Transaction timestamps only ever increase, across restarts too (events sort by them):
         # the last one recorded is the latest event's (every call that records anything emits one).
-        self._last_ts_ns = self._writer.execute("SELECT COALESCE(MAX(ts_ns), 0) FROM events").fetchone()[0]
+        self._last_seq, self._last_ts_ns = _event_bounds(self._writer)
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -347,7 +347,7 @@ class SqliteLedger:
         """Commit the open SQL transaction with the number of its last call."""
         conn = self._writer
         try:
-            conn.execute("INSERT OR REPLACE INTO calls (id, last) VALUES (0, ?)", (self._calls,))
+            conn.execute(_SET_LAST_CALL, (self._calls,))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             # The group's calls are acknowledged: they are in the redo log, and the next open
@@ -377,14 +377,14 @@ class SqliteLedger:
         last = 0 if row is None else int(row[0])
         records = self._redo.records_after(last)
         if records:
-            next_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0] + 1
+            next_seq = _event_bounds(conn)[0] + 1
             conn.execute("BEGIN IMMEDIATE")
             for record in records:
                 if record.call != last + 1:
                     break  # never written that way: stop at a gap rather than apply out of order
                 next_seq += len(_apply(conn, record.tx_id, record.writes, record.event, next_seq))
                 last = record.call
-            conn.execute("INSERT OR REPLACE INTO calls (id, last) VALUES (0, ?)", (last,))
+            conn.execute(_SET_LAST_CALL, (last,))
             conn.execute("COMMIT")
         self._redo.reset()
         return last
@@ -480,6 +480,12 @@ def _apply(
     if event is None:
         return []
     return append_events(conn, tx_id, event, first_seq=first_seq)
+
+
+def _event_bounds(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Position and timestamp of the latest event (0, 0 when none)."""
+    seq, ts_ns = conn.execute("SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(ts_ns), 0) FROM events").fetchone()
+    return int(seq), int(ts_ns)
 
 
 def _new_tx_id(creator_msp: str) -> str:
