@@ -1,8 +1,9 @@
 """The gateway server: gRPC API, health, reflection, metrics, TLS, and an orderly shutdown."""
 
 # Shutdown (SIGTERM/SIGINT or :meth:`Gateway.stop`): health turns NOT_SERVING and readiness
-# false, event streams end cleanly, the server stops accepting calls and gives in-flight ones
-# the grace period, the ledger threads finish what they run, then the ledgers close.
+# false, new calls are refused (UNAVAILABLE), event streams end cleanly, in-flight calls get
+# the grace period to finish and a moment for their responses to leave, then the gRPC server
+# stops, the ledger threads finish what they run and the ledgers close.
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from orchestrator.gateway.config import ConfigError, GatewayConfig
 from orchestrator.gateway.events import EventHub
 from orchestrator.gateway.interceptors import chain
 from orchestrator.gateway.interceptors.access_log import AccessLogInterceptor
+from orchestrator.gateway.interceptors.admission import AdmissionInterceptor
 from orchestrator.gateway.interceptors.errors import ErrorInterceptor
 from orchestrator.gateway.interceptors.headers import HeadersInterceptor
 from orchestrator.gateway.interceptors.metrics import MetricsInterceptor
@@ -43,6 +45,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SERVICE_NAMES: Final = tuple(service.full_name for service in SERVICES)
+
+#: After the last in-flight call returned, how long its connection may still flush the response.
+RESPONSE_LINGER: Final = 0.25
 
 
 def _options(config: GatewayConfig) -> list[tuple[str, int]]:
@@ -75,6 +80,7 @@ class Gateway:
         self.port = 0
         self.metrics_port = 0
         self.events: EventHub | None = None
+        self._admission = AdmissionInterceptor()
 
     @property
     def invoker(self) -> Invoker:
@@ -117,6 +123,7 @@ class Gateway:
             MetricsInterceptor(self.metrics),
             AccessLogInterceptor(),
             ErrorInterceptor(),
+            self._admission,
             MspidCertificateInterceptor(org_cas) if org_cas.by_mspid else None,
             HeadersInterceptor(config.channels, chaincode_required=chaincode_required),
         )
@@ -175,15 +182,29 @@ class Gateway:
         grace = self.config.grace_period if grace is None else grace
         logger.info("shutting down: %.1fs for in-flight calls", grace)
         await self._health.enter_graceful_shutdown()
+        self._admission.close()
         if self.events is not None:
             self.events.close()
         if self._server is not None:
-            await self._server.stop(grace)
+            await self._drain(grace)
         self._serving = False
         await asyncio.get_running_loop().run_in_executor(None, self._release)
         if self._stopped is not None:
             self._stopped.set()
         logger.info("gateway stopped")
+
+    async def _drain(self, grace: float) -> None:
+        """Let admitted calls finish and their responses leave, then stop the gRPC server.
+
+        The server would free a connection as soon as its last call returns, possibly before the
+        response is through; what is still running at the end of ``grace`` is cancelled.
+        """
+        assert self._server is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if grace > 0 and await self._admission.drained(grace):
+            await asyncio.sleep(min(RESPONSE_LINGER, max(0.0, deadline - loop.time())))
+        await self._server.stop(max(0.0, deadline - loop.time()))
 
     def _release(self) -> None:
         self._executor.shutdown(wait=True)

@@ -1,10 +1,10 @@
 """Server interceptors, one concern per module, and the call record they share."""
 
 # Order on the server, outermost first: request id → metrics → access log → error mapping →
-# mspid certificate check → headers. Each wraps the *behaviour* of orchestrator RPCs, unary and
-# server-streaming alike (upstream checked unary calls only); health and reflection pass
-# untouched. Wrapped handlers are built once per method and cached, so a call pays for the
-# wrappers, not for rebuilding them.
+# admission (refusals while draining for shutdown) → mspid certificate check → headers. Each
+# wraps the *behaviour* of orchestrator RPCs, unary and server-streaming alike (upstream
+# checked unary calls only); health and reflection pass untouched. Wrapped handlers are built
+# once per method and cached, so a call pays for the wrappers, not for rebuilding them.
 #
 # State travels in one :class:`Call` per RPC, held in a context variable: the request-id
 # interceptor creates it, the headers interceptor fills in the target, the error interceptor

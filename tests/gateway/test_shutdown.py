@@ -6,11 +6,15 @@ import signal
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from orchestrator.api import computetask_pb2, info_pb2
+from orchestrator.gateway.invoke.base import Target
+from orchestrator.gateway.invoke.embedded import EmbeddedInvoker
 from orchestrator.gateway.server import GatewayThread
 from tests import builders as b
 from tests.client import GatewayClient, GatewayProcess, connected, test_config
@@ -49,6 +53,48 @@ def test_a_call_in_flight_at_shutdown_completes_and_later_calls_are_refused(tmp_
     with sqlite3.connect(tmp_path / "data" / "mychannel" / "mycc.sqlite") as db:  # closed cleanly, all there
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT COUNT(*) FROM events WHERE asset_kind = 6").fetchone() == (2000,)
+
+
+class HeldInvoker(EmbeddedInvoker):
+    """The embedded invoker, except that submissions wait for ``release`` once ``hold`` is set."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.hold, self.entered, self.release = threading.Event(), threading.Event(), threading.Event()
+
+    def run_now(self, target: Target, function: str, argument: bytes, **kwargs: Any) -> bytes | None:
+        return None  # every call through the ledger threads, where it can be held
+
+    def submit(self, target: Target, function: str, argument: bytes, **kwargs: Any) -> bytes:
+        if self.hold.is_set():
+            self.entered.set()
+            self.release.wait(30)
+        return super().submit(target, function, argument, **kwargs)
+
+
+def test_calls_arriving_while_draining_are_refused_with_unavailable(tmp_path: Path) -> None:
+    invoker = HeldInvoker(tmp_path / "data")
+    gateway = GatewayThread(test_config(tmp_path / "data"), invoker=invoker).start()
+    with connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        invoker.hold.set()
+        registered: list[Any] = []
+        held = threading.Thread(target=lambda: registered.append(steps.register_algo(client)))
+        held.start()
+        assert invoker.entered.wait(30)
+        stopper = threading.Thread(target=gateway.stop, kwargs={"grace": 60})
+        stopper.start()
+        health = health_pb2_grpc.HealthStub(channel)
+        while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING:
+            threading.Event().wait(0.005)
+        with pytest.raises(grpc.RpcError) as refused:
+            client.query_version(info_pb2.QueryVersionParam(), timeout=5)
+        invoker.release.set()
+        held.join()
+        stopper.join()
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in refused.value.details()
+    assert [algo.key for algo in registered] == [b.key("simple algo")]  # the call admitted before still answered
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
