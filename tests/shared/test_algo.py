@@ -116,6 +116,13 @@ def test_new_permissions_are_required__ALGO_6(net: Network) -> None:
         net.org1.register_algo(algo)
 
 
+def test_empty_new_permissions_only_need_to_be_present__VAL_8(net: Network) -> None:
+    algo = new_algo()
+    algo.new_permissions.CopyFrom(common_pb2.NewPermissions())  # present, nothing set: owner only (PERM-2)
+    permissions = net.org1.register_algo(algo).permissions
+    assert (permissions.process.public, list(permissions.process.authorized_ids)) == (False, [net.org1.mspid])
+
+
 DM, DS, MODEL = common_pb2.ASSET_DATA_MANAGER, common_pb2.ASSET_DATA_SAMPLE, common_pb2.ASSET_MODEL
 
 

@@ -388,6 +388,14 @@ def test_only_the_worker_may_ask__MODEL_14(chain: Network) -> None:
         can_disable(chain.org2, "task model")
 
 
+def test_only_can_disable_depends_on_the_caller__RPC_3(chain: Network) -> None:
+    get = model_pb2.GetModelParam(key=key("task model"))
+    assert chain.org2.get_model(get) == chain.org1.get_model(get)  # no read filtering by permission
+    assert can_disable(chain.org1, "task model") is True
+    with pytest.raises(PermissionDeniedError):
+        can_disable(chain.org2, "task model")
+
+
 def test_each_condition_of_eligibility__MODEL_14(net: Network) -> None:
     net.org1.register_plan(new_plan("deleting", delete_intermediary_models=True))
     register(
