@@ -31,10 +31,6 @@ class AdmissionInterceptor(BehaviorInterceptor):
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
     def close(self) -> None:
         """Refuse every call from now on; calls already admitted go on."""
         self._open = False
