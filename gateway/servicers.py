@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, Final, cast
+from typing import Any, Final, TypeAlias, cast
 
 import grpc
 import grpc.aio
@@ -31,6 +31,9 @@ RUN_AT_ONCE_MAX_BYTES: Final = 8192
 
 QUERY_EVENTS: Final = "orchestrator.EventService.QueryEvents"
 SUBSCRIBE_TO_EVENTS: Final = "orchestrator.EventService.SubscribeToEvents"
+
+#: The context of a call on the asyncio server (request and response types vary by RPC).
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 def parse(function: Function, raw: bytes) -> Message:
@@ -73,7 +76,7 @@ class Servicers:
         return [self._service_handler(service.full_name, service.methods) for service in SERVICES]
 
     def _service_handler(self, service: str, methods: Iterable[Any]) -> grpc.GenericRpcHandler:
-        rpcs: dict[str, grpc.RpcMethodHandler] = {}
+        rpcs: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
         for method in methods:
             function = BY_METHOD[method.full_name]
             serializer = function.response.SerializeToString
@@ -89,7 +92,7 @@ class Servicers:
 
     # -- behaviours ----------------------------------------------------------------------
 
-    def _invoke(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]:
+    def _invoke(self, function: Function) -> Callable[[bytes, Context], Awaitable[bytes]]:
         """The behaviour of a contract RPC: request bytes in, response bytes out.
 
         The request is parsed only to be refused early when malformed; the contract gets the
@@ -99,7 +102,7 @@ class Servicers:
         run_now = self.invoker.run_now if function.bounded and isinstance(self.invoker, RunsAtOnce) else None
         hook = RESPONSE_HOOKS.get(function.method.full_name)
 
-        async def invoke(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        async def invoke(raw: bytes, context: Context) -> bytes:
             call = current_call()
             parse(function, raw)
             timeout = _remaining(context)
@@ -116,16 +119,17 @@ class Servicers:
 
         return invoke
 
-    def _query_events(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Message]]:
-        async def query_events(raw: bytes, context: grpc.aio.ServicerContext) -> Message:
+    def _query_events(self, function: Function) -> Callable[[bytes, Context], Awaitable[Message]]:
+        async def query_events(raw: bytes, context: Context) -> Message:
             param = cast(event_pb2.QueryEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
-            return await self.run(log.query, param)
+            response: Message = await self.run(log.query, param)
+            return response
 
         return query_events
 
-    def _subscribe(self, function: Function) -> Callable[[bytes, grpc.aio.ServicerContext], AsyncIterator[Message]]:
-        async def subscribe(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+    def _subscribe(self, function: Function) -> Callable[[bytes, Context], AsyncIterator[Message]]:
+        async def subscribe(raw: bytes, context: Context) -> AsyncIterator[Message]:
             param = cast(event_pb2.SubscribeToEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
             position = 0
@@ -147,7 +151,7 @@ def _target() -> Target:
     return target
 
 
-def _remaining(context: grpc.aio.ServicerContext) -> float | None:
+def _remaining(context: Context) -> float | None:
     """Seconds left before the caller's deadline, ``None`` without one.
 
     Raises:

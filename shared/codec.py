@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
@@ -88,4 +88,4 @@ def decode_serialized(payload: bytes, cls: type[Message]) -> bytes:
 
 def decode_message(payload: bytes, cls: type[M]) -> M:
     """The message of an envelope (an empty payload gives an empty message)."""
-    return decode(payload, cls).message  # type: ignore[return-value]
+    return cast(M, decode(payload, cls).message)  # decode built a ``cls``

@@ -86,7 +86,8 @@ class Function:
 
 
 def _contract_name(service: ServiceDescriptor) -> str:
-    return service.name.removesuffix("Service").lower()
+    name: str = service.name  # the protobuf stubs leave descriptor names untyped
+    return name.removesuffix("Service").lower()
 
 
 def _snake(name: str) -> str:

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_response_pb2
 from google.protobuf.message import DecodeError
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Message = chaincode_shim_pb2.ChaincodeMessage
+Message: TypeAlias = chaincode_shim_pb2.ChaincodeMessage
 MessageType = chaincode_shim_pb2.ChaincodeMessage.Type
 
 OK: Final = 200

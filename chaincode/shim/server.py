@@ -65,7 +65,7 @@ def _server_options(max_message_size: int) -> list[tuple[str, int]]:
     ]
 
 
-class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
+class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):  # type: ignore[misc]  # fabric_protos is untyped
     def __init__(self, server: ChaincodeServer) -> None:
         self._server = server
 
@@ -85,7 +85,7 @@ class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
         logger.info("peer %s connected", context.peer())
         try:
             while (message := outgoing.get()) is not _END:
-                yield message  # type: ignore[misc]
+                yield message
         finally:
             handler.close()
             server.detach(handler)

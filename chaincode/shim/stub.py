@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import queue
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from fabric_protos.common import common_pb2
 from fabric_protos.ledger.queryresult import kv_query_result_pb2
-from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, chaincode_shim_pb2, proposal_pb2
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2
+from fabric_protos.peer import chaincode_shim_pb2 as shim
 from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
 
 from orchestrator.chaincode.identity import Caller, caller_of
 from orchestrator.shared.store import keys
@@ -31,8 +33,7 @@ from orchestrator.shared.store.worldstate import Page, TxInfo
 if TYPE_CHECKING:
     from orchestrator.chaincode.shim.handler import Handler, _Closed
 
-shim = chaincode_shim_pb2
-Message = shim.ChaincodeMessage
+Message: TypeAlias = shim.ChaincodeMessage
 
 #: The Go shim's substitute for an empty start key of a simple-key range (keeps it out of the composite namespace).
 EMPTY_KEY_SUBSTITUTE: Final = "\x01"
@@ -102,8 +103,8 @@ class ChaincodeStub:
 
     # -- requests ------------------------------------------------------------------------
 
-    def _call(self, kind: int, request: object) -> Message:
-        payload = request.SerializeToString()  # type: ignore[attr-defined]
+    def _call(self, kind: int, request: ProtoMessage) -> Message:
+        payload = request.SerializeToString()
         return self._handler.request(self.channel_id, self.tx_id, self._waiter, kind, payload)
 
     # -- state -----------------------------------------------------------------------------

@@ -91,7 +91,7 @@ class EventStream:
         self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[Any]:
-        return self._call  # type: ignore[no-any-return]
+        return self._call  # type: ignore[no-any-return]  # a gRPC streaming call iterates its responses
 
     def close(self) -> None:
         with self._lock:

@@ -21,17 +21,19 @@ import grpc
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.orderer import ab_pb2
-from fabric_protos.peer import transaction_pb2
+from fabric_protos.peer import events_pb2, transaction_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from orchestrator.gateway.fabric.signing import SigningIdentity
 
 if TYPE_CHECKING:
+    from orchestrator.gateway.fabric.client import EventStream
     from orchestrator.gateway.fabric.network import Network
 
 logger = logging.getLogger(__name__)
 
 _LAST_BLOCK: Final = 2**64 - 1
+_VALID: Final[int] = transaction_pb2.VALID
 
 
 def signed_commit_status_request(identity: SigningIdentity, channel: str, tx_id: str
@@ -70,7 +72,7 @@ class Status:
 
     @property
     def successful(self) -> bool:
-        return self.code == transaction_pb2.VALID
+        return self.code == _VALID
 
 
 class Watch:
@@ -106,7 +108,7 @@ class CommitListener:
         self._position: int | None = None  # last block delivered
         self._healthy = False
         self._stop = threading.Event()
-        self._stream = None
+        self._stream: EventStream | None = None
         self._thread = threading.Thread(target=self._run, name=f"fabric-commits-{network.channel}", daemon=True)
         self._thread.start()
 
@@ -166,7 +168,7 @@ class CommitListener:
             except Exception as exc:  # grpc.RpcError mostly; never let the listener die
                 if self._stop.is_set():
                     return
-                detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)  # type: ignore[attr-defined]
+                detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
                 logger.info("filtered blocks of %s from %s failed (%s), reconnecting", self._network.channel,
                             stream.address, detail)
                 client.report_unreachable(stream.address)
@@ -179,14 +181,14 @@ class CommitListener:
             self._stop.wait(random.uniform(backoff / 2, backoff))
             backoff = min(backoff * 2, self._backoff_max)
 
-    def _deliver(self, block: object) -> None:
-        number = block.number  # type: ignore[attr-defined]
+    def _deliver(self, block: events_pb2.FilteredBlock) -> None:
+        number = block.number
         settled = []
         with self._lock:
             self._position = number
             self._healthy = True
             if self._watches:
-                for tx in block.filtered_transactions:  # type: ignore[attr-defined]
+                for tx in block.filtered_transactions:
                     watch = self._watches.pop(tx.txid, None)
                     if watch is not None:
                         settled.append((watch, Status(tx.txid, tx.tx_validation_code, number)))

@@ -351,19 +351,19 @@ def parse_fabric_config(
             entry["identity"], entry["_env_identity"] = {"certificate": cert, "key": key}, True
         elif value("MSP_DIR"):
             entry["identity"], entry["_env_identity"] = {"msp_dir": value("MSP_DIR")}, True
-        peers = [p if isinstance(p, Mapping) else {"address": p} for p in entry.get("peers") or []]
+        peer_entries = [p if isinstance(p, Mapping) else {"address": p} for p in entry.get("peers") or []]
         if value("PEERS"):
-            template = {k: v for k, v in (peers[0] if peers else {}).items() if k != "address"}
-            peers = [{**template, "address": a.strip()} for a in value("PEERS").split(",") if a.strip()]
+            template = {k: v for k, v in (peer_entries[0] if peer_entries else {}).items() if k != "address"}
+            peer_entries = [{**template, "address": a.strip()} for a in value("PEERS").split(",") if a.strip()]
             entry["_env_peers"] = True
         for suffix, peer_key in (("TLS_CA", "tls_ca"), ("SERVER_NAME_OVERRIDE", "server_name_override"),
                                  ("TLS_CLIENT_CERT", "tls_client_certificate"),
                                  ("TLS_CLIENT_KEY", "tls_client_key")):
             if value(suffix):
-                peers = [{**p, peer_key: value(suffix)} for p in peers]
+                peer_entries = [{**p, peer_key: value(suffix)} for p in peer_entries]
                 entry["_env_peers"] = True
-        if peers:
-            entry["peers"] = peers
+        if peer_entries:
+            entry["peers"] = peer_entries
         if entry:
             raw[mspid] = entry
 

@@ -163,8 +163,9 @@ class Contract:
         try:
             self.submit_prepared(prepared, deadline=deadline)
         except SubmitError:
-            if watch is not None:
-                self.network.commit_listener().forget(watch)  # type: ignore[union-attr]
+            # no listener any more: the network closed meanwhile, and closing broke every watch
+            if watch is not None and (listener := self.network.commit_listener()) is not None:
+                listener.forget(watch)
             raise
         status = self.commit_status(proposal.tx_id, deadline=deadline, watch=watch)
         if not status.successful:

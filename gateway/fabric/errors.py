@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, cast
 
 import grpc
 from fabric_protos.gateway import gateway_pb2
@@ -24,8 +24,11 @@ _STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
 _ERROR_DETAIL_TYPE: Final = "type.googleapis.com/gateway.ErrorDetail"
 
 
-def _rpc_status_class() -> type:
-    """``google.rpc.Status``, built in a private pool (the googleapis package is not a dependency)."""
+def _rpc_status_class() -> type[Any]:
+    """``google.rpc.Status``, built in a private pool (the googleapis package is not a dependency).
+
+    Typed ``Any``: the class is built at run time, so its fields are unknown to the type checker.
+    """
     pool = descriptor_pool.DescriptorPool()
     any_file = descriptor_pb2.FileDescriptorProto()
     any_pb2.DESCRIPTOR.CopyToProto(any_file)
@@ -67,8 +70,9 @@ class ErrorDetail:
 
 def details_of(error: grpc.RpcError) -> tuple[ErrorDetail, ...]:
     """The ``gateway.ErrorDetail`` entries of a gRPC error's rich status, in order."""
-    trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    for key, value in trailers or ():
+    trailers: object = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    # (key, value) pairs at run time; grpc's stubs declare objects with ``key`` and ``value`` attributes only.
+    for key, value in cast("Sequence[tuple[str, bytes]]", trailers or ()):
         if key != _STATUS_DETAILS_KEY:
             continue
         try:

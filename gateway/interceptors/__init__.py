@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import grpc
 import grpc.aio
@@ -26,8 +26,8 @@ from orchestrator.gateway.invoke.base import Target
 #: Methods of these services skip every check (they need no headers, upstream exempted health too).
 EXEMPT_PREFIXES: Final = ("/grpc.health.", "/grpc.reflection.")
 
-UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+StreamBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 
 
 @dataclass
@@ -67,9 +67,9 @@ def current_call() -> Call:
     return call
 
 
-def header_values(context: grpc.aio.ServicerContext, key: str) -> list[str]:
-    """Every value of metadata ``key`` (keys are lowercase on the wire)."""
-    return [value for k, value in (context.invocation_metadata() or ()) if k == key]
+def header_values(context: grpc.aio.ServicerContext[Any, Any], key: str) -> list[str]:
+    """Every value of metadata ``key`` (keys are lowercase on the wire; only ``-bin`` keys carry bytes)."""
+    return [value for k, value in (context.invocation_metadata() or ()) if k == key and isinstance(value, str)]
 
 
 def exempt(method: str) -> bool:
@@ -80,13 +80,13 @@ class BehaviorInterceptor(grpc.aio.ServerInterceptor):
     """Base of our interceptors: wrap unary and server-streaming behaviours of non-exempt methods."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
         cached = self._handlers.get(method)
         if cached is not None:
@@ -94,14 +94,16 @@ class BehaviorInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or exempt(method):
             return handler
+        # On the asyncio server behaviours are coroutine functions taking an asyncio context;
+        # grpc's stubs type RpcMethodHandler for the threaded server only, hence the casts.
         if handler.unary_unary is not None:
             wrapped = grpc.unary_unary_rpc_method_handler(
-                self.wrap_unary(handler.unary_unary, method),
+                self.wrap_unary(cast(UnaryBehavior, handler.unary_unary), method),
                 request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer,
             )
         elif handler.unary_stream is not None:
             wrapped = grpc.unary_stream_rpc_method_handler(
-                self.wrap_stream(handler.unary_stream, method),
+                self.wrap_stream(cast(StreamBehavior, handler.unary_stream), method),
                 request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer,
             )
         else:  # client streaming: the API has none

@@ -40,7 +40,7 @@ class AccessLogInterceptor(BehaviorInterceptor):
     """Log each call once it ends (a stream: when it closes)."""
 
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             call = current_call()
             try:
                 return await behavior(request, context)
@@ -54,7 +54,7 @@ class AccessLogInterceptor(BehaviorInterceptor):
         return unary
 
     def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             call = current_call()
             try:
                 async for message in behavior(request, context):

@@ -55,7 +55,7 @@ class AdmissionInterceptor(BehaviorInterceptor):
             self._idle.set()
 
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             self._enter()
             try:
                 return await behavior(request, context)
@@ -65,7 +65,7 @@ class AdmissionInterceptor(BehaviorInterceptor):
         return unary
 
     def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             self._enter()
             try:
                 async for message in behavior(request, context):

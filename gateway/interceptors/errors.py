@@ -57,7 +57,7 @@ def _log(call: Call, exc: Exception, status: grpc.StatusCode) -> None:
 class ErrorInterceptor(BehaviorInterceptor):
     """Turn what the call raised into its status; record the status for the outer interceptors."""
 
-    async def _fail(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    async def _fail(self, context: grpc.aio.ServicerContext[Any, Any], exc: Exception) -> None:
         call = current_call()
         status, message = status_of(exc, call.request_id)
         call.status, call.details = status, message
@@ -65,7 +65,7 @@ class ErrorInterceptor(BehaviorInterceptor):
         await context.abort(status, message)
 
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:
@@ -76,7 +76,7 @@ class ErrorInterceptor(BehaviorInterceptor):
         return unary
 
     def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             try:
                 async for message in behavior(request, context):
                     yield message

@@ -15,15 +15,21 @@ import grpc
 import grpc.aio
 
 from orchestrator.gateway.config import ChannelConfig
-from orchestrator.gateway.interceptors import BehaviorInterceptor, StreamBehavior, UnaryBehavior, current_call
+from orchestrator.gateway.interceptors import (
+    BehaviorInterceptor,
+    StreamBehavior,
+    UnaryBehavior,
+    current_call,
+    header_values,
+)
 from orchestrator.gateway.interceptors.errors import RejectedCall
 from orchestrator.gateway.invoke.base import Target, invalid_names
 from orchestrator.shared.errors import BadRequestError
 
 
-def _single(context: grpc.aio.ServicerContext, key: str) -> str | None:
+def _single(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
     """The header's value when sent exactly once and non-empty."""
-    values = [v for k, v in (context.invocation_metadata() or ()) if k == key]
+    values = header_values(context, key)
     return values[0] if len(values) == 1 and values[0] else None
 
 
@@ -35,7 +41,7 @@ class HeadersInterceptor(BehaviorInterceptor):
         self.channels = channels
         self.chaincode_required = chaincode_required
 
-    def target_of(self, context: grpc.aio.ServicerContext) -> Target:
+    def target_of(self, context: grpc.aio.ServicerContext[Any, Any]) -> Target:
         """The call's target.
 
         Raises:
@@ -49,7 +55,7 @@ class HeadersInterceptor(BehaviorInterceptor):
         channel = _single(context, "channel")
         if channel is None:
             raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, "missing or invalid header 'channel'")
-        chaincode_values = [v for k, v in (context.invocation_metadata() or ()) if k == "chaincode"]
+        chaincode_values = header_values(context, "chaincode")
         if len(chaincode_values) > 1 or (chaincode_values and not chaincode_values[0]):
             raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, "missing or invalid header 'chaincode'")
         chaincode = chaincode_values[0] if chaincode_values else ""
@@ -83,14 +89,14 @@ class HeadersInterceptor(BehaviorInterceptor):
             )
 
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             current_call().target = self.target_of(context)
             return await behavior(request, context)
 
         return unary
 
     def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             current_call().target = self.target_of(context)
             async for message in behavior(request, context):
                 yield message

@@ -34,7 +34,7 @@ class MetricsInterceptor(BehaviorInterceptor):
         in_flight = self.metrics.in_flight.labels("unary")
         handled = self.metrics.handled
 
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started.inc()
             in_flight.inc()
             begin = time.perf_counter()
@@ -57,7 +57,7 @@ class MetricsInterceptor(BehaviorInterceptor):
         in_flight = self.metrics.in_flight.labels("server_stream")
         handled = self.metrics.handled
 
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             started.inc()
             in_flight.inc()
             begin = time.perf_counter()

@@ -14,7 +14,7 @@ from typing import Any
 import grpc.aio
 from cryptography import x509
 
-from orchestrator.gateway.interceptors import BehaviorInterceptor, StreamBehavior, UnaryBehavior
+from orchestrator.gateway.interceptors import BehaviorInterceptor, StreamBehavior, UnaryBehavior, header_values
 from orchestrator.gateway.tls import OrgCertificateAuthorities
 from orchestrator.shared.errors import PermissionDeniedError
 
@@ -34,13 +34,13 @@ class MspidCertificateInterceptor(BehaviorInterceptor):
             return False
         return self.org_cas.issued_by(mspid, leaf)
 
-    def check(self, context: grpc.aio.ServicerContext) -> None:
+    def check(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         """Verify the certificate of the call against its ``mspid``.
 
         Raises:
             PermissionDeniedError: no CA for ``mspid``, no client certificate, or not signed by that CA.
         """
-        values = [v for k, v in (context.invocation_metadata() or ()) if k == "mspid"]
+        values = header_values(context, "mspid")
         if len(values) != 1 or not values[0]:
             return  # the headers interceptor answers this one
         mspid = values[0]
@@ -53,14 +53,14 @@ class MspidCertificateInterceptor(BehaviorInterceptor):
             raise PermissionDeniedError(f'invalid MSPID: invalid issuer for MSPID "{mspid}"')
 
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             self.check(context)
             return await behavior(request, context)
 
         return unary
 
     def wrap_stream(self, behavior: StreamBehavior, method: str) -> StreamBehavior:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             self.check(context)
             async for message in behavior(request, context):
                 yield message

@@ -94,9 +94,9 @@ class FabricInvoker:
         for mspid, organization in config.organizations.items():
             endpoints = []
             for peer in organization.peers:
-                channel = peer.dial()
-                self._grpc_channels.append(channel)
-                endpoints.append(Endpoint(peer.address, channel, mspid, peer.max_in_flight))
+                grpc_channel = peer.dial()
+                self._grpc_channels.append(grpc_channel)
+                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight))
             client = GatewayClient(endpoints)
             self._clients[mspid] = client
             if organization.identity is not None:
@@ -215,8 +215,9 @@ class FabricInvoker:
             try:
                 contract.submit_prepared(prepared, deadline=deadline)
             except SubmitError as exc:
-                if watch is not None:
-                    contract.network.commit_listener().forget(watch)  # type: ignore[union-attr]
+                # no listener any more: the network closed meanwhile, and closing broke every watch
+                if watch is not None and (listener := contract.network.commit_listener()) is not None:
+                    listener.forget(watch)
                 if exc.code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE):
                     in_doubt.append(prepared)  # the orderer may have it
                     done = self._resolve(target, contract, in_doubt, deadline)

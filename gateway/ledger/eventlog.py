@@ -20,6 +20,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from google.protobuf import timestamp_pb2
+
 from orchestrator.api import common_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError
 from orchestrator.shared.store.documents import DEFAULT_PAGE_SIZE
@@ -55,8 +57,8 @@ class LoggedEvent:
     event: event_pb2.Event
 
 
-def _ts_ns(timestamp: object) -> int:
-    return timestamp.seconds * 1_000_000_000 + timestamp.nanos  # type: ignore[attr-defined]
+def _ts_ns(timestamp: timestamp_pb2.Timestamp) -> int:
+    return timestamp.seconds * 1_000_000_000 + timestamp.nanos
 
 
 def append_events(

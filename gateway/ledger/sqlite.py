@@ -96,7 +96,7 @@ class SqliteWorldState:
         value = cache.get(key, _UNKNOWN)
         if value is _UNKNOWN:
             value = cache[key] = self._read(key)
-        return value  # type: ignore[return-value]
+        return value  # type: ignore[return-value]  # not _UNKNOWN any more: a value or None
 
     def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
         cache = self._cache

@@ -305,7 +305,7 @@ def sort_tasks(new_tasks: Sequence[NewComputeTask], existing: set[str]) -> list[
     return ordered
 
 
-def initial_status(parents: Sequence[ComputeTask]) -> int:
+def initial_status(parents: Sequence[ComputeTask]) -> computetask_pb2.ComputeTaskStatus:
     """TASK-20: CANCELED below a failed or cancelled parent, TODO when all are done, else WAITING."""
     statuses = [parent.status for parent in parents]
     if FAILED in statuses or CANCELED in statuses:

@@ -23,7 +23,7 @@ class Transition:
 
     name: str
     sources: frozenset[int]
-    destination: int
+    destination: computetask_pb2.ComputeTaskStatus
 
     def allowed_from(self, status: int) -> bool:
         return status in self.sources

@@ -62,7 +62,7 @@ class Transaction:
         if cached is _ABSENT:
             cached = self._world_state.get(key)
             self._reads[key] = cached
-        return cached  # type: ignore[return-value]
+        return cached  # type: ignore[return-value]  # not _ABSENT any more: a value or None
 
     def prefetch_committed(self, keys: Iterable[str]) -> None:
         """Fetch the committed values of ``keys`` not read yet, in one ledger round trip.

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from google.protobuf.message import Message
-
 from orchestrator.api import algo_pb2, common_pb2
 from orchestrator.shared.validation.primitives import (
     FieldError,
@@ -32,7 +30,7 @@ def _false_for(kind: int, *flags: str) -> Rule:
     """Entries of asset ``kind`` must leave every flag of ``flags`` false (ALGO-7.3, ALGO-8.3)."""
     reason = f"must be false for an input or output of kind {common_pb2.AssetKind.Name(kind)}"
 
-    def rule(entry: Message) -> Iterator[FieldError]:
+    def rule(entry: algo_pb2.AlgoInput | algo_pb2.AlgoOutput) -> Iterator[FieldError]:
         if entry.kind == kind:
             yield from ((flag, reason) for flag in flags if getattr(entry, flag))
 
