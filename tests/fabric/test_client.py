@@ -35,6 +35,7 @@ from tests import builders
 from tests.fabric.conftest import Clients
 from tests.fabric.msp import verify_signature
 from tests.fabric.network import StandInNetwork
+from tests.fabric.orderer import OrdererUnavailableError
 from tests.fabric.pki import new_key
 
 REGISTER_ORG = "orchestrator.organization:RegisterOrganization"
@@ -383,6 +384,26 @@ def test_without_a_positioned_listener_the_status_is_asked_per_transaction(clien
     assert gateway.get_network("mychannel").commit_listener() is None
     contract.submit(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
     assert clients.network.peer("MyOrg1MSP").calls["CommitStatus"] == 1
+
+
+def test_a_submit_refused_while_the_network_closes_reports_the_refusal(
+        clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    network = clients.gateway("MyOrg1MSP").get_network("mychannel")
+    contract = network.get_contract("mycc")
+    listener = network.commit_listener()
+    assert listener is not None
+    while not listener.positioned:  # so that the submission is watched
+        clients.network.ledgers["mychannel"].wait_height(clients.network.ledgers["mychannel"].height, 0.01)
+
+    def close_then_refuse(channel: str, envelope: bytes) -> None:  # the orderer refuses once the client closed
+        network.close()
+        raise OrdererUnavailableError("ordering service stopped")
+
+    monkeypatch.setattr(clients.network.orderer, "broadcast", close_then_refuse)
+    with pytest.raises(SubmitError) as caught:
+        contract.submit_transaction(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
+    assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+    assert network.commit_listener() is None
 
 
 def test_an_endpoint_that_accepts_but_never_answers_is_skipped_after_the_connection_budget(

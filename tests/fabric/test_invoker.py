@@ -22,6 +22,7 @@ from tests import builders
 from tests.client import GatewayClient, connected
 from tests.fabric.gateway import fabric_config, fabric_gateway
 from tests.fabric.network import StandInNetwork
+from tests.fabric.orderer import OrdererUnavailableError
 
 
 def new_algo(ref: str, name: str = "Algo test") -> algo_pb2.NewAlgo:
@@ -50,6 +51,30 @@ def test_fabric_mode_is_registered_and_built_from_the_configuration(network: Sta
         assert isinstance(invoker, FabricInvoker)
         assert sorted(invoker.gateways) == ["MyOrg1MSP", "MyOrg2MSP"]
         assert invoker.ready()
+    finally:
+        invoker.close()
+
+
+def test_a_submit_refused_while_the_network_closes_answers_unavailable(
+        network: StandInNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    invoker = create_invoker(fabric_config(network, tmp_path / "data"))
+    assert isinstance(invoker, FabricInvoker)
+    try:
+        channel = invoker.gateways["MyOrg1MSP"].get_network("mychannel")
+        listener = channel.commit_listener()
+        assert listener is not None
+        while not listener.positioned:  # so that the submission is watched
+            network.ledgers["mychannel"].wait_height(network.ledgers["mychannel"].height, 0.01)
+
+        def close_then_refuse(name: str, envelope: bytes) -> None:  # the orderer refuses once the client closed
+            channel.close()
+            raise OrdererUnavailableError("ordering service stopped")
+
+        monkeypatch.setattr(network.orderer, "broadcast", close_then_refuse)
+        with pytest.raises(InvocationError) as caught:
+            invoker.submit(Target("MyOrg1MSP", "mychannel", "mycc"), "orchestrator.organization:RegisterOrganization",
+                           codec.encode(organization_pb2.RegisterOrganizationParam()), timeout=5)
+        assert caught.value.status == grpc.StatusCode.UNAVAILABLE
     finally:
         invoker.close()
 
