@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUT = ROOT / "tools" / "mypy-layout"
-CHECKED_FOLDERS = ("orchestrator", "shared", "chaincode", "gateway")
+CHECKED_FOLDERS = ("orchestrator", "shared", "chaincode", "gateway", "forwarder")
 _IGNORE = re.compile(r"#\s*type:\s*ignore\b(?P<rest>.*)$")
 _IGNORE_WITH_REASON = re.compile(r"^\[[a-z-]+(, *[a-z-]+)*\]  # \S")
 

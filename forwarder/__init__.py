@@ -1,0 +1,1 @@
+"""``orchestrator-forwarder``: events of a gateway's ``SubscribeToEvents`` streams, published to RabbitMQ."""
