@@ -209,6 +209,8 @@ class ChannelPump:
             state = channel.get_state(try_to_connect=True)
             if state == grpc.ChannelConnectivity.READY:
                 self._set_connected(True)
+            elif state in (grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN):
+                self._set_connected(False)
             await channel.wait_for_state_change(state)
 
     async def measure_lag(self, channel: grpc.aio.Channel) -> None:
