@@ -24,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orchestrator-forwarder: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_level, "text")
-    logging.getLogger("pika").setLevel(max(logging.WARNING, logging.getLevelName(config.log_level)))
+    # pika logs every failed connection attempt at ERROR with a stack; the forwarder says it in one line
+    logging.getLogger("pika").setLevel(logging.DEBUG if config.log_level == "DEBUG" else logging.CRITICAL)
     try:
         asyncio.run(_run(config))
     except (StartupError, CheckpointError) as exc:

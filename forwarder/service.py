@@ -132,6 +132,8 @@ class ChannelPump:
             queue: asyncio.Queue[event_pb2.Event | _StreamEnded] = asyncio.Queue(READ_AHEAD)
             call = subscribe(event_pb2.SubscribeToEventsParam(start_event_id=resume), metadata=self.metadata)
             reader = asyncio.create_task(self._read(call, queue))
+            if channel.get_state() == grpc.ChannelConnectivity.READY:  # no event may come for a while
+                self._set_connected(True)
             try:
                 ended = await self._publish_from(queue, link, resume, repeat_until)
             finally:
