@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"orchestrator": "orchestrator", "shared": "orchestrator.shared", "chaincode": "orchestrator.chaincode",
-           "gateway": "orchestrator.gateway"}
+           "gateway": "orchestrator.gateway", "forwarder": "orchestrator.forwarder"}
 
 
 def _declared_packages() -> set[str]:

@@ -41,6 +41,11 @@ EVERYTHING_ON = {
         "nodeSelector": {"kubernetes.io/os": "linux"},
         "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
     },
+    "forwarder": {
+        "enabled": True, "mspid": "MyOrg1MSP", "channels": ["mychannel"],
+        "amqp": {"urlSecret": {"name": "rabbitmq-forwarder", "key": "url"}},
+        "queues": [{"mspid": "MyOrg1MSP", "channels": ["mychannel"]}],
+    },
 }
 CASES = {"defaults": (None, None)}
 for _name in EXAMPLES:
@@ -196,6 +201,7 @@ def test_images_default_to_the_chart_app_version(case: str) -> None:
             "orchestrator-gateway",
             "orchestrator-chaincode",
             "orchestrator-chaincode-init",
+            "orchestrator-forwarder",
         }
 
 

@@ -88,7 +88,7 @@ def test_guide_builds_every_image_from_its_dockerfile() -> None:
         dockerfile = command.split("-f ")[1].split()[0]
         assert (ROOT / dockerfile).is_file(), dockerfile
         assert command.endswith(" .")
-    assert len(_commands("docker build")) == 3
+    assert len(_commands("docker build")) == len(list((ROOT / "docker").glob("*/Dockerfile")))
 
 
 def test_guide_calls_the_gateway_with_the_three_routing_headers() -> None:

@@ -1,4 +1,4 @@
-"""The three images: hadolint-clean, pinned slim Python 3.11, project installed from the context, non-root."""
+"""The images: hadolint-clean, pinned slim Python 3.11, project installed from the context, non-root."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ IMAGES = {
     "orchestrator-gateway": {9000, 9090},
     "orchestrator-chaincode": {7052},
     "orchestrator-chaincode-init": set(),
+    "orchestrator-forwarder": {8000},
 }
 
 
@@ -106,6 +107,7 @@ def test_image_exposes_the_ports_the_chart_uses(image: str) -> None:
         "orchestrator-gateway": {values["gateway"]["grpcPort"], values["gateway"]["metricsPort"]},
         "orchestrator-chaincode": {values["chaincode"]["port"]},
         "orchestrator-chaincode-init": set(),
+        "orchestrator-forwarder": {values["forwarder"]["metricsPort"]},
     }
     assert exposed == chart_ports[image]
 

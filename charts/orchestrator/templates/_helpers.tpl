@@ -39,6 +39,10 @@ systems (the peer's connection.json, backends) are configured with these names. 
 {{- include "orchestrator.objectName" (dict "root" . "suffix" "gateway" "field" "fullnameOverride") }}
 {{- end }}
 
+{{- define "orchestrator.forwarder.name" -}}
+{{- include "orchestrator.objectName" (dict "root" . "suffix" "forwarder" "field" "fullnameOverride") }}
+{{- end }}
+
 {{/* Chaincode object name; dict: root, name (the chaincode name), index. */}}
 {{- define "orchestrator.chaincode.name" -}}
 {{- include "orchestrator.objectName" (dict "root" .root "suffix" (printf "chaincode-%s" .name) "field" (printf "chaincodes[%d].name" .index)) }}
@@ -186,6 +190,23 @@ the files of one mount as entries {path, ref}: path inside the mount, ref the re
 {{- end }}
 {{- end }}
 
+{{/* Files of the forwarder (TLS towards the gateway, the broker's CA), mounted at /etc/orchestrator-forwarder/tls. */}}
+{{- define "orchestrator.forwarderFiles" -}}
+{{- $fw := .Values.forwarder }}
+{{- if $fw.enabled }}
+{{- if include "orchestrator.isSet" $fw.gatewayTLS.ca }}
+- {path: gateway-ca.pem, ref: {{ toJson $fw.gatewayTLS.ca }}}
+{{- end }}
+{{- if include "orchestrator.isSet" $fw.gatewayTLS.certificate }}
+- {path: client.crt, ref: {{ toJson $fw.gatewayTLS.certificate }}}
+- {path: client.key, ref: {{ toJson $fw.gatewayTLS.key }}}
+{{- end }}
+{{- if include "orchestrator.isSet" $fw.amqp.ca }}
+- {path: amqp-ca.pem, ref: {{ toJson $fw.amqp.ca }}}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Key of an inline file in the "<fullname>-files" Secret; dict: mount, path. */}}
 {{- define "orchestrator.inlineKey" -}}
 {{- printf "%s-%s" .mount .path | replace "/" "-" }}
@@ -214,6 +235,7 @@ the files of one mount as entries {path, ref}: path inside the mount, ref the re
 {{/* Every inline file of the release, as {key: value}. */}}
 {{- define "orchestrator.inlineFiles" -}}
 {{- $mounts := dict "tls" (include "orchestrator.gatewayTLSFiles" . | fromYamlArray) }}
+{{- $_ := set $mounts "forwarder" (include "orchestrator.forwarderFiles" . | fromYamlArray) }}
 {{- if eq .Values.mode "fabric" }}
 {{- $_ := set $mounts "fabric" (include "orchestrator.fabricFiles" . | fromYamlArray) }}
 {{- if .Values.chaincode.enabled }}
@@ -237,6 +259,8 @@ the files of one mount as entries {path, ref}: path inside the mount, ref the re
 {{- define "orchestrator.tlsDir" -}}/etc/orchestrator/tls{{- end }}
 {{- define "orchestrator.dataDir" -}}/var/lib/orchestrator{{- end }}
 {{- define "orchestrator.chaincodeTLSDir" -}}/etc/orchestrator-chaincode/tls{{- end }}
+{{- define "orchestrator.forwarderTLSDir" -}}/etc/orchestrator-forwarder/tls{{- end }}
+{{- define "orchestrator.forwarderStateDir" -}}/var/lib/orchestrator-forwarder{{- end }}
 
 {{/* The gateway configuration file (channels; in fabric mode the organization's identity and peers). */}}
 {{- define "orchestrator.gatewayConfig" -}}
