@@ -85,6 +85,7 @@ class ChannelPump:
         saved = store.load(self.name)
         self.confirmed = saved.confirmed
         self.confirmed_timestamp = saved.confirmed_timestamp
+        self._confirmed_at: Timestamp | None = None
         self.published_mark = saved.published  # durable: the broker may hold events up to this one
         self.connected = False
         self.lag_seconds: float | None = None
@@ -103,7 +104,7 @@ class ChannelPump:
     def confirm(self, event_id: str, timestamp: Timestamp) -> None:
         """The broker confirmed ``event_id``: every earlier event of this channel is confirmed too."""
         self.confirmed = event_id
-        self.confirmed_timestamp = timestamp.ToJsonString()
+        self._confirmed_at = timestamp  # formatted when saved: confirms are many, saves few
         self._dirty = True
         self._published.inc()
 
@@ -115,6 +116,8 @@ class ChannelPump:
             elif not self._dirty:
                 return
             self._dirty = False
+            if self._confirmed_at is not None:
+                self.confirmed_timestamp, self._confirmed_at = self._confirmed_at.ToJsonString(), None
             checkpoint = Checkpoint(self.confirmed, self.published_mark or self.confirmed, self.confirmed_timestamp)
             await asyncio.to_thread(self._store.save, self.name, checkpoint)
 

@@ -1,0 +1,96 @@
+"""Forwarder throughput: events per second from a gateway to a consumer on the queue, and CPU per event.
+
+Run from the repository root: ``.venv/bin/python benchmarks/forwarder.py`` (``--help`` for options). It starts
+a RabbitMQ broker of its own (Debian's rabbitmq-server) and a gateway subprocess on loopback, fills the ledger,
+then starts ``orchestrator-forwarder`` and times the consumer until every event arrived. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import pika
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from orchestrator.api import datasample_pb2  # noqa: E402
+from tests import builders as b  # noqa: E402
+from tests.client import GatewayClient, GatewayProcess  # noqa: E402
+from tests.e2e import steps  # noqa: E402
+from tests.forwarder.broker import RabbitBroker, broker_available  # noqa: E402
+from tests.forwarder.harness import ForwarderProcess  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000, help="events in the ledger (default 20000)")
+    parser.add_argument("--batch", type=int, default=500, help="events per transaction when filling (default 500)")
+    parser.add_argument("--confirm-window", type=int, default=2000)
+    args = parser.parse_args()
+    if not broker_available():
+        print("rabbitmq-server is not installed (apt-get install rabbitmq-server)", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        broker = RabbitBroker(base / "rabbitmq").start()
+        gateway = GatewayProcess(base / "gateway" / "data").wait_serving()
+        try:
+            with grpc.insecure_channel(gateway.address) as channel:
+                client = GatewayClient(channel).register()
+                steps.register_data_manager(client)
+                filled = 2
+                started = time.perf_counter()
+                while filled < args.events:
+                    count = min(args.batch, args.events - filled)
+                    client.register_data_samples(datasample_pb2.RegisterDataSamplesParam(
+                        samples=[b.new_data_sample(f"s{filled + n}") for n in range(count)]))
+                    filled += count
+                print(f"ledger filled: {filled} events in {time.perf_counter() - started:.1f}s")
+            consumer = pika.BlockingConnection(pika.URLParameters(broker.url))
+            queue = consumer.channel()
+            queue.queue_declare("MyOrg1MSP", durable=True)
+            queue.basic_qos(prefetch_count=2000)
+            forwarder = ForwarderProcess(gateway.address, broker.url, base / "state",
+                                         "--confirm-window", str(args.confirm_window))
+            cpu_before = _cpu_seconds(forwarder.process.pid)
+            started = time.perf_counter()
+            times: list[float] = []
+
+            def received(channel: object, method: object, properties: object, body: bytes) -> None:
+                times.append(time.perf_counter())
+                if len(times) >= filled:
+                    queue.stop_consuming()
+
+            queue.basic_consume("MyOrg1MSP", received, auto_ack=True)
+            queue.start_consuming()
+            cpu = _cpu_seconds(forwarder.process.pid) - cpu_before
+            total = times[-1] - started
+            steady = times[-1] - times[0]
+            print(f"forwarded {len(times)} events: {len(times) / total:,.0f} events/s from the forwarder's start "
+                  f"({total:.2f}s), {(len(times) - 1) / steady:,.0f} events/s from the first to the last message")
+            print(f"forwarder CPU: {cpu:.2f}s, {cpu / len(times) * 1e6:.0f} us per event "
+                  f"(start-up included)")
+            forwarder.stop()
+            consumer.close()
+        finally:
+            gateway.stop(15)
+            broker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
