@@ -138,6 +138,11 @@ class RabbitBroker:
         while self._speaks_amqp() and time.monotonic() < deadline:
             time.sleep(0.1)
 
+    def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``rabbitmqctl ARGS`` against this node (its cookie, node name and epmd port)."""
+        return subprocess.run([str(SERVER.with_name("rabbitmqctl")), "-n", self.node, *args], env=self._env(),
+                              capture_output=True, text=True, timeout=60, check=True)
+
     def stop_epmd(self) -> None:
         epmd = _epmd()
         if epmd is not None:
