@@ -247,6 +247,14 @@ class RedoLog:
             raise
         self.size += len(data)
 
+    def probe(self, size: int = 4096) -> None:
+        """Append ``size`` bytes and take them back: raises while the disk is full or the file unwritable."""
+        try:
+            os.write(self._fd, bytes(size))
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.size)
+
     def reset(self) -> None:
         """Empty the log: every record in it is committed to the database."""
         if self.size:

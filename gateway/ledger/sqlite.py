@@ -478,6 +478,8 @@ class SqliteLedger:
             self._close_files()
             try:
                 replayed = self._open(check=False)
+                assert self._redo is not None
+                self._redo.probe()  # a log that grows again: the disk has room, the file takes writes
             except Exception as exc:
                 self._close_files()
                 if fault_kind(exc) is LedgerCorrupt:
