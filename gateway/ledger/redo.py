@@ -185,6 +185,22 @@ def _records_in_tail(data: bytes, start: int | None) -> int:
     return max(count, 1)
 
 
+def call_ranges(calls: Sequence[int]) -> str:
+    """Call numbers for people: ``[3, 4, 5, 9]`` as ``"3-5, 9"``."""
+    if not calls:
+        return "none"
+    parts: list[str] = []
+    start = previous = calls[0]
+    for call in [*calls[1:], None]:
+        if call is not None and call == previous + 1:
+            previous = call
+            continue
+        parts.append(f"{start}-{previous}" if previous > start else str(start))
+        if call is not None:
+            start = previous = call
+    return ", ".join(parts)
+
+
 def _decode_body(body: bytes) -> RedoRecord:
     call, timestamp_ns, tx_length, event_length, count = _CALL.unpack_from(body)
     lengths = struct.unpack_from(f"<{2 * count}I", body, _CALL.size)
@@ -267,4 +283,4 @@ class RedoLog:
         os.close(self._fd)
 
 
-__all__ = ["Damage", "RedoLog", "RedoRecord", "RedoScan", "decode_all", "encode", "scan"]
+__all__ = ["Damage", "RedoLog", "RedoRecord", "RedoScan", "call_ranges", "decode_all", "encode", "scan"]

@@ -33,7 +33,7 @@ from orchestrator.gateway.ledger.faults import (
     describe,
     fault_kind,
 )
-from orchestrator.gateway.ledger.redo import RedoLog, RedoRecord, RedoScan
+from orchestrator.gateway.ledger.redo import RedoLog, RedoRecord, RedoScan, call_ranges
 from orchestrator.shared import contract
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME
 from orchestrator.shared.store.worldstate import Page, TxInfo
@@ -719,28 +719,12 @@ def _check_redo(found: RedoScan, last: int, what: str) -> None:
                   f"redo log {found.path} misses calls")
         raise LedgerCorrupt(
             f"{what} is damaged and not served until repaired: its redo log lost acknowledged calls",
-            detail=f"{detail}; calls {_ranges(missing)} after the last committed call {last} are lost",
+            detail=f"{detail}; calls {call_ranges(missing)} after the last committed call {last} are lost",
         )
     for region in found.damage:
         logger.warning("redo log %s: %d damaged bytes at offset %d, followed by %d valid records; the calls "
                        "they held were already committed to the database, nothing is lost", found.path,
                        region.length, region.offset, region.records_after)
-
-
-def _ranges(calls: Sequence[int]) -> str:
-    """``[3, 4, 5, 9]`` as ``"3-5, 9"``."""
-    if not calls:
-        return "none"
-    parts: list[str] = []
-    start = previous = calls[0]
-    for call in [*calls[1:], None]:
-        if call is not None and call == previous + 1:
-            previous = call
-            continue
-        parts.append(f"{start}-{previous}" if previous > start else str(start))
-        if call is not None:
-            start = previous = call
-    return ", ".join(parts)
 
 
 def _apply(
