@@ -105,7 +105,8 @@ class Gateway:
         if not self._serving or self._stopping or self._invoker is None:
             return ["shutting down" if self._stopping else "not serving yet"]
         invoker = self._invoker
-        problems = [] if not isinstance(invoker, ReportsReadiness) or invoker.ready() else ["no ledger reachable"]
+        reachable = not isinstance(invoker, ReportsReadiness) or invoker.ready()
+        problems = [] if reachable else ["no peer or ledger reachable"]
         if isinstance(invoker, ReportsLedgers):
             problems += [f"ledger {status.name} {status.state.name.lower()}: {status.cause}"
                          for status in invoker.ledger_states() if status.state is not LedgerState.UP]

@@ -2,8 +2,8 @@
 
 # It runs exactly what the chaincode runs (:func:`orchestrator.shared.contract.invoke` on the
 # envelope the gateway built), so embedded-mode tests exercise the dispatch and the argument
-# encoding too. Ledgers open lazily on first use; the data directory is locked so that two
-# gateways never write the same files.
+# encoding too. Ledgers in the data directory open at start (their checks and replay run then),
+# new ones on first use; the data directory is locked so that two gateways never write the same files.
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ class EmbeddedInvoker:
         self._ledgers: dict[tuple[str, str], SqliteLedger] = {}
         self._open_lock = threading.Lock()
         self._closed = False
+        self._open_existing()
 
     # -- Invoker -----------------------------------------------------------------------
 
@@ -134,6 +135,17 @@ class EmbeddedInvoker:
                 ledger = SqliteLedger(path, channel, synchronous=self.synchronous, chaincode=chaincode)
                 self._ledgers[(channel, chaincode)] = ledger
         return ledger
+
+    def _open_existing(self) -> None:
+        """Open the ledgers already in the data directory, at start rather than at their first call.
+
+        Each open checks the database and applies the redo log (and logs how many calls): a
+        damaged or failing ledger shows in readiness from the start, not when a call reaches it.
+        """
+        for path in sorted(self.data_dir.glob("*/*.sqlite")):
+            channel, chaincode = path.parent.name, path.stem
+            if invalid_names(channel, chaincode) is None:
+                self.ledger(channel, chaincode)
 
     def _ledger_key(self, channel: str, chaincode: str) -> tuple[str, str]:
         return channel, chaincode or self.default_chaincodes.get(channel, DEFAULT_CHAINCODE)

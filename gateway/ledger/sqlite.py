@@ -6,6 +6,8 @@ lost), readers run concurrently on their own WAL snapshots. The world state keep
 semantics: the call's reads and scans see committed state only. An acknowledged call is in
 the redo log or in the WAL, both of which survive a ``kill -9`` of the process
 (``synchronous=FULL`` also survives power loss, at the cost of one fsync per call).
+Storage faults stop the ledger until it heals by itself; damaged files stop it until repaired
+(:class:`SqliteLedger`, :mod:`~orchestrator.gateway.ledger.faults`).
 """
 
 from __future__ import annotations

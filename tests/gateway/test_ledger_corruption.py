@@ -316,12 +316,12 @@ def test_a_gateway_over_a_damaged_ledger_answers_data_loss_and_is_not_ready(tmp_
     metrics_port = free_port()
     config = test_config(data_dir, metrics_listen=f"127.0.0.1:{metrics_port}")
     with GatewayThread(config) as gateway, connected(gateway.address) as channel:
+        status, body = _readyz(metrics_port)  # checked at start, before any call reaches it
+        assert status == 503 and "ledger mychannel/mycc corrupt" in body
         client = GatewayClient(channel)
         code = _code(lambda: client.query_version(info_pb2.QueryVersionParam()))
         assert code == grpc.StatusCode.DATA_LOSS
         assert _code(lambda: GatewayClient(channel, channel_name="otherchannel").register()) == grpc.StatusCode.OK
-        status, body = _readyz(metrics_port)
-        assert status == 503 and "ledger mychannel/mycc corrupt" in body
         health = health_pb2_grpc.HealthStub(channel)
         deadline = 100
         while health.Check(health_pb2.HealthCheckRequest()).status != health_pb2.HealthCheckResponse.NOT_SERVING:
