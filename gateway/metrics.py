@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from orchestrator.gateway.ledger.faults import LedgerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +53,40 @@ class GatewayMetrics:
             "orchestrator_event_subscribers", "Open SubscribeToEvents streams.", ("channel",), registry=self.registry
         )
 
+    def watch_ledgers(self, states: Callable[[], Sequence[LedgerStatus]]) -> None:
+        """Export ``orchestrator_ledger_state`` and ``orchestrator_ledger_failures_total``, read at each scrape."""
+        self.registry.register(_LedgerCollector(states))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
 
-class MetricsServer:
-    """HTTP on its own port: ``/metrics``, ``/healthz`` (the process answers), ``/readyz`` (calls can be served)."""
+class _LedgerCollector(Collector):
+    """Per ledger: its state (0 up, 1 failed and retrying, 2 damaged) and how often it failed."""
 
-    def __init__(self, metrics: GatewayMetrics, address: str, ready: Callable[[], bool]) -> None:
+    def __init__(self, states: Callable[[], Sequence[LedgerStatus]]) -> None:
+        self._states = states
+
+    def collect(self) -> Iterable[Metric]:
+        state = GaugeMetricFamily("orchestrator_ledger_state",
+                                  "Embedded ledger state: 0 up, 1 failed (retrying), 2 damaged (needs repair).",
+                                  labels=("channel", "chaincode"))
+        failures = CounterMetricFamily("orchestrator_ledger_failures",
+                                       "Times an embedded ledger stopped serving because of its storage.",
+                                       labels=("channel", "chaincode"))
+        for status in self._states():
+            state.add_metric((status.channel, status.chaincode), status.state.value)
+            failures.add_metric((status.channel, status.chaincode), status.failures)
+        return [state, failures]
+
+
+class MetricsServer:
+    """HTTP on its own port: ``/metrics``, ``/healthz`` (the process answers), ``/readyz`` (calls can be served).
+
+    ``ready`` lists why calls cannot be served (empty: ready); ``/readyz`` answers 503 with those reasons.
+    """
+
+    def __init__(self, metrics: GatewayMetrics, address: str, ready: Callable[[], Sequence[str]]) -> None:
         host, _, port = address.rpartition(":")
         host = host.strip("[]")
         server_class = _IPv6HTTPServer if ":" in host else ThreadingHTTPServer  # "[::]:9100", "[::1]:9100"
@@ -82,7 +112,7 @@ class _IPv6HTTPServer(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def _handler(metrics: GatewayMetrics, ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+def _handler(metrics: GatewayMetrics, ready: Callable[[], Sequence[str]]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
@@ -91,8 +121,9 @@ def _handler(metrics: GatewayMetrics, ready: Callable[[], bool]) -> type[BaseHTT
             elif path == "/healthz":
                 self._answer(200, b"ok\n")
             elif path == "/readyz":
-                is_ready = ready()
-                self._answer(200 if is_ready else 503, b"ready\n" if is_ready else b"not ready\n")
+                problems = ready()
+                body = "".join(f"{problem}\n" for problem in problems)
+                self._answer(503 if problems else 200, f"not ready\n{body}".encode() if problems else b"ready\n")
             else:
                 self._answer(404, b"not found\n")
 

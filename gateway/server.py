@@ -33,7 +33,8 @@ from orchestrator.gateway.interceptors.metrics import MetricsInterceptor
 from orchestrator.gateway.interceptors.mspid import MspidCertificateInterceptor
 from orchestrator.gateway.interceptors.requestid import RequestIdInterceptor
 from orchestrator.gateway.invoke import create_invoker, mode
-from orchestrator.gateway.invoke.base import Invoker, ReportsReadiness
+from orchestrator.gateway.invoke.base import Invoker, ReportsLedgers, ReportsReadiness
+from orchestrator.gateway.ledger.faults import LedgerState
 from orchestrator.gateway.metrics import GatewayMetrics, MetricsServer
 from orchestrator.gateway.reflection import add_reflection
 from orchestrator.gateway.servicers import Servicers
@@ -48,6 +49,12 @@ SERVICE_NAMES: Final = tuple(service.full_name for service in SERVICES)
 
 #: After the last in-flight call returned, how long its connection may still flush the response.
 RESPONSE_LINGER: Final = 0.25
+#: Health service that answers SERVING while the process runs (liveness and startup probes): unlike
+#: the server's overall health it stays SERVING while a ledger is failed, so that a storage fault
+#: takes the gateway out of rotation without restarting it.
+LIVENESS_SERVICE: Final = "liveness"
+#: How often gRPC health follows readiness (a ledger failing or recovering), in seconds.
+HEALTH_POLL: Final = 0.2
 
 
 def _options(config: GatewayConfig) -> list[tuple[str, int]]:
@@ -81,6 +88,7 @@ class Gateway:
         self.metrics_port = 0
         self.events: EventHub | None = None
         self._admission = AdmissionInterceptor()
+        self._health_watch: asyncio.Task[None] | None = None
 
     @property
     def invoker(self) -> Invoker:
@@ -89,10 +97,20 @@ class Gateway:
         return self._invoker
 
     def ready(self) -> bool:
-        """Readiness: serving, not shutting down, and the invoker can serve calls."""
+        """Readiness: serving, not shutting down, the invoker can serve calls and no ledger is failed."""
+        return not self.unready()
+
+    def unready(self) -> list[str]:
+        """Why calls cannot be served now (empty: ready); ``/readyz`` lists these lines."""
         if not self._serving or self._stopping or self._invoker is None:
-            return False
-        return self._invoker.ready() if isinstance(self._invoker, ReportsReadiness) else True
+            return ["shutting down" if self._stopping else "not serving yet"]
+        invoker = self._invoker
+        reachable = not isinstance(invoker, ReportsReadiness) or invoker.ready()
+        problems = [] if reachable else ["no peer or ledger reachable"]
+        if isinstance(invoker, ReportsLedgers):
+            problems += [f"ledger {status.name} {status.state.name.lower()}: {status.cause}"
+                         for status in invoker.ledger_states() if status.state is not LedgerState.UP]
+        return problems
 
     async def start(self) -> None:
         """Open the invoker, bind the ports and start serving.
@@ -116,6 +134,8 @@ class Gateway:
         credentials = server_credentials(config, org_cas) if config.tls else None
         if self._invoker is None:
             self._invoker = create_invoker(config)
+        if isinstance(self._invoker, ReportsLedgers):
+            self.metrics.watch_ledgers(self._invoker.ledger_states)
         self.events = EventHub(self.run, buffer_limit=config.event_buffer, metrics=self.metrics)
         servicers = Servicers(self._invoker, self.run, self.events)
         interceptors = chain(
@@ -123,9 +143,9 @@ class Gateway:
             MetricsInterceptor(self.metrics),
             AccessLogInterceptor(),
             ErrorInterceptor(),
-            self._admission,
             MspidCertificateInterceptor(org_cas) if org_cas.by_mspid else None,
             HeadersInterceptor(config.channels, chaincode_required=chaincode_required),
+            self._admission,  # after the headers: a refused call is logged with its mspid and channel
         )
         server = grpc.aio.server(interceptors=interceptors, options=_options(config))
         server.add_generic_rpc_handlers(servicers.handlers())
@@ -140,12 +160,13 @@ class Gateway:
             raise ConfigError(f"cannot listen on {config.listen}: {exc}") from None
         self._server = server
         await server.start()
-        for name in ("", *SERVICE_NAMES):
+        for name in ("", *SERVICE_NAMES, LIVENESS_SERVICE):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._serving = True
+        self._health_watch = asyncio.create_task(self._follow_readiness())
         if config.metrics_listen:
             try:
-                self._metrics_server = MetricsServer(self.metrics, config.metrics_listen, self.ready)
+                self._metrics_server = MetricsServer(self.metrics, config.metrics_listen, self.unready)
             except OSError as exc:
                 raise ConfigError(f"cannot serve metrics on {config.metrics_listen}: {exc.strerror}") from None
             self._metrics_server.start()
@@ -166,6 +187,18 @@ class Gateway:
             logger.warning("no channel configuration: any organization may use any channel (each new channel "
                            "name opens a new ledger); give --config with a 'channels:' section to restrict")
 
+    async def _follow_readiness(self) -> None:
+        """Turn gRPC health NOT_SERVING while a ledger is failed, SERVING again once it recovered."""
+        serving = True
+        while not self._stopping:
+            await asyncio.sleep(HEALTH_POLL)
+            ready = self.ready()
+            if ready != serving and not self._stopping:
+                serving = ready
+                status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+                for name in ("", *SERVICE_NAMES):
+                    await self._health.set(name, status)
+
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on the ledger threads, in a copy of the caller's context (request id)."""
         context = contextvars.copy_context()
@@ -178,9 +211,13 @@ class Gateway:
             if self._stopped is not None:
                 await self._stopped.wait()
             return
+        started = self._serving  # a start that failed stops quietly: its error says it all
         self._stopping = True
+        if self._health_watch is not None:
+            self._health_watch.cancel()
         grace = self.config.grace_period if grace is None else grace
-        logger.info("shutting down: %.1fs for in-flight calls", grace)
+        if started:
+            logger.info("shutting down: %.1fs for in-flight calls", grace)
         await self._health.enter_graceful_shutdown()
         self._admission.close()
         if self.events is not None:
@@ -191,7 +228,8 @@ class Gateway:
         await asyncio.get_running_loop().run_in_executor(None, self._release)
         if self._stopped is not None:
             self._stopped.set()
-        logger.info("gateway stopped")
+        if started:
+            logger.info("gateway stopped")
 
     async def _drain(self, grace: float) -> None:
         """Let admitted calls finish and their responses leave, then stop the gRPC server.

@@ -133,7 +133,7 @@ def free_port() -> int:
 class GatewayProcess:
     """``orchestrator-gateway`` run as scripts run it, in a subprocess; ``wait_serving()`` polls its health."""
 
-    def __init__(self, data_dir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, *args: str, port: int | None = None, **popen: Any) -> None:
         import subprocess
         import sys
 
@@ -145,7 +145,7 @@ class GatewayProcess:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [str(script), "--listen", self.address, "--data-dir", str(data_dir), "--grace-period", "10", *args],
-                stderr=log, stdin=subprocess.DEVNULL,
+                stderr=log, stdin=subprocess.DEVNULL, **popen,
             )
 
     def wait_serving(self, timeout: float = 30.0) -> GatewayProcess:

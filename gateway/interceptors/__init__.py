@@ -1,7 +1,8 @@
 """Server interceptors, one concern per module, and the call record they share."""
 
 # Order on the server, outermost first: request id → metrics → access log → error mapping →
-# admission (refusals while draining for shutdown) → mspid certificate check → headers. Each
+# mspid certificate check → headers → admission (refusals while draining for shutdown, logged
+# with the caller's mspid and channel). Each
 # wraps the *behaviour* of orchestrator RPCs, unary and server-streaming alike (upstream
 # checked unary calls only); health and reflection pass untouched. Wrapped handlers are built
 # once per method and cached, so a call pays for the wrappers, not for rebuilding them.

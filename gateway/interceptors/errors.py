@@ -4,6 +4,8 @@
 #   (``ChaincodeError``): by the code in their text, :func:`orchestrator.shared.errors.status_name_for`
 #   (ERR-1; no code: UNKNOWN, ERR-2); the message is the domain text, code first;
 # - ``InvocationError`` (transport) and :class:`RejectedCall` (gateway checks): their own status;
+# - ``LedgerFault`` (the embedded ledger's storage): UNAVAILABLE, RESOURCE_EXHAUSTED (disk full)
+#   or DATA_LOSS (damaged files), by its ``status_name``; the ledger logs the cause once;
 # - anything else: INTERNAL ``internal error``; the traceback goes to the log only, with the
 #   request id the client can quote.
 
@@ -18,6 +20,7 @@ import grpc.aio
 
 from orchestrator.gateway.interceptors import BehaviorInterceptor, Call, StreamBehavior, UnaryBehavior, current_call
 from orchestrator.gateway.invoke.base import ChaincodeError, InvocationError
+from orchestrator.gateway.ledger.faults import LedgerFault
 from orchestrator.shared.errors import IllegalTransitionError, OrcError, status_name_for
 
 logger = logging.getLogger(__name__)
@@ -42,12 +45,16 @@ def status_of(exc: Exception, request_id: str = "-") -> tuple[grpc.StatusCode, s
         return grpc.StatusCode[status_name_for(text)], text
     if isinstance(exc, InvocationError | RejectedCall):
         return exc.status, exc.message
+    if isinstance(exc, LedgerFault):
+        return grpc.StatusCode[exc.status_name], exc.message
     return grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
 
 
 def _log(call: Call, exc: Exception, status: grpc.StatusCode) -> None:
     if status == grpc.StatusCode.INTERNAL and not isinstance(exc, OrcError):
         logger.error("%s failed", call.method, exc_info=exc)
+    elif isinstance(exc, LedgerFault):
+        logger.debug("%s: %s", call.method, exc)  # the ledger logged its change of state once
     elif isinstance(exc, InvocationError) and exc.__cause__ is not None:
         logger.warning("%s: %s (%s)", call.method, exc.message, exc.__cause__)
     else:

@@ -21,6 +21,7 @@ from typing import Final, Protocol, runtime_checkable
 import grpc
 
 from orchestrator.gateway.ledger.eventlog import EventLog
+from orchestrator.gateway.ledger.faults import LedgerStatus
 
 #: Fabric's naming rules; they also keep header values from escaping the embedded data directory.
 CHANNEL_NAME: Final = re.compile(r"^[a-z][a-z0-9.-]{0,248}$")
@@ -136,3 +137,10 @@ class ReportsReadiness(Protocol):
     """Optional: an invoker that can tell whether it can serve calls now (``/readyz``)."""
 
     def ready(self) -> bool: ...
+
+
+@runtime_checkable
+class ReportsLedgers(Protocol):
+    """Optional: an invoker with ledgers of its own, whose states readiness and metrics report."""
+
+    def ledger_states(self) -> list[LedgerStatus]: ...

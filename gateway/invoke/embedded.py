@@ -2,8 +2,8 @@
 
 # It runs exactly what the chaincode runs (:func:`orchestrator.shared.contract.invoke` on the
 # envelope the gateway built), so embedded-mode tests exercise the dispatch and the argument
-# encoding too. Ledgers open lazily on first use; the data directory is locked so that two
-# gateways never write the same files.
+# encoding too. Ledgers in the data directory open at start (their checks and replay run then),
+# new ones on first use; the data directory is locked so that two gateways never write the same files.
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import grpc
 
 from orchestrator.gateway.invoke.base import DataDirInUseError, InvocationError, Target, invalid_names
 from orchestrator.gateway.ledger.eventlog import EventLog
+from orchestrator.gateway.ledger.faults import LedgerStatus
 from orchestrator.gateway.ledger.sqlite import LedgerBusy, SqliteLedger
 
 logger = logging.getLogger(__name__)
@@ -51,16 +52,13 @@ class EmbeddedInvoker:
         self._ledgers: dict[tuple[str, str], SqliteLedger] = {}
         self._open_lock = threading.Lock()
         self._closed = False
+        self._open_existing()
 
     # -- Invoker -----------------------------------------------------------------------
 
     def evaluate(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
         """Run a read-only contract function on a snapshot of committed state."""
-        ledger = self.ledger(target.channel, target.chaincode)
-        try:
-            return ledger.evaluate(target.mspid, function, argument)
-        except sqlite3.OperationalError as exc:
-            raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
+        return self.ledger(target.channel, target.chaincode).evaluate(target.mspid, function, argument)
 
     def submit(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
         """Run a contract function as one committed transaction.
@@ -68,11 +66,7 @@ class EmbeddedInvoker:
         ``timeout`` is not enforced once the transaction runs: an SQLite transaction cannot
         be interrupted, and it is short (writers are serialized, not queued behind peers).
         """
-        ledger = self.ledger(target.channel, target.chaincode)
-        try:
-            return ledger.submit(target.mspid, function, argument)
-        except sqlite3.OperationalError as exc:
-            raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
+        return self.ledger(target.channel, target.chaincode).submit(target.mspid, function, argument)
 
     def run_now(self, target: Target, function: str, argument: bytes, *, read_only: bool) -> bytes | None:
         """Run the call on this thread if its ledger is open and free, else ``None`` (never waits)."""
@@ -85,16 +79,21 @@ class EmbeddedInvoker:
             return ledger.submit(target.mspid, function, argument, wait=False)
         except LedgerBusy:
             return None
-        except sqlite3.OperationalError as exc:
-            raise InvocationError(grpc.StatusCode.UNAVAILABLE, "ledger unavailable") from exc
 
     def event_log(self, target: Target) -> EventLog:
         """The event log of the target's ledger."""
         return self.ledger(target.channel, target.chaincode).events
 
     def ready(self) -> bool:
-        """Serving as long as not closed (ledgers open on demand, the data directory is locked)."""
+        """Serving as long as not closed (ledgers open on demand, the data directory is locked).
+
+        A failed ledger does not make the invoker unready: :meth:`ledger_states` reports it.
+        """
         return not self._closed
+
+    def ledger_states(self) -> list[LedgerStatus]:
+        """State of every open ledger, for readiness and metrics."""
+        return [ledger.status() for ledger in list(self._ledgers.values())]
 
     def close(self) -> None:
         """Close every ledger (a final checkpoint each) and release the data directory."""
@@ -133,9 +132,20 @@ class EmbeddedInvoker:
             if ledger is None:
                 path = self.data_dir / channel / f"{chaincode}.sqlite"
                 logger.info("opening ledger of channel %s, chaincode %s at %s", channel, chaincode, path)
-                ledger = SqliteLedger(path, channel, synchronous=self.synchronous)
+                ledger = SqliteLedger(path, channel, synchronous=self.synchronous, chaincode=chaincode)
                 self._ledgers[(channel, chaincode)] = ledger
         return ledger
+
+    def _open_existing(self) -> None:
+        """Open the ledgers already in the data directory, at start rather than at their first call.
+
+        Each open checks the database and applies the redo log (and logs how many calls): a
+        damaged or failing ledger shows in readiness from the start, not when a call reaches it.
+        """
+        for path in sorted(self.data_dir.glob("*/*.sqlite")):
+            channel, chaincode = path.parent.name, path.stem
+            if invalid_names(channel, chaincode) is None:
+                self.ledger(channel, chaincode)
 
     def _ledger_key(self, channel: str, chaincode: str) -> tuple[str, str]:
         return channel, chaincode or self.default_chaincodes.get(channel, DEFAULT_CHAINCODE)

@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from google.protobuf import timestamp_pb2
 
@@ -93,13 +93,17 @@ class EventLog:
     them, and served from there.
     """
 
-    def __init__(self, path: str, channel: str, *, flush: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, path: str, channel: str, *, flush: Callable[[], None] | None = None, last_seq: int | None = None,
+        on_error: Callable[[sqlite3.Error], BaseException] | None = None,
+    ) -> None:
         self.path = path
         self.channel = channel
         self._flush = flush
+        self._on_error = on_error  # the embedded ledger's: a storage error becomes its fault
         self._local = threading.local()
         self._changed = threading.Condition()
-        self._last_seq = self._max_seq()
+        self._last_seq = self._max_seq() if last_seq is None else last_seq
         self._recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_EVENTS)  # (seq, event), ends at _last_seq
         self._closed = False
 
@@ -119,9 +123,17 @@ class EventLog:
             self._flush()
         return self._reader()
 
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        """Rows of a query on committed events; a storage error is reported as the ledger's fault."""
+        try:
+            return self._committed_reader().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            if self._on_error is None:
+                raise
+            raise self._on_error(exc) from exc
+
     def _max_seq(self) -> int:
-        row = self._committed_reader().execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-        return int(row[0])
+        return int(self._read("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
 
     # -- notifications -----------------------------------------------------------------
 
@@ -169,15 +181,13 @@ class EventLog:
             if recent and recent[0][0] <= seq + 1:  # the recent events reach back to seq: no read
                 first = seq + 1 - recent[0][0]
                 return [LoggedEvent(s, self._event(raw)) for s, raw in itertools.islice(recent, first, first + limit)]
-        rows = self._committed_reader().execute(
-            "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
-        ).fetchall()
+        rows = self._read("SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
         return [LoggedEvent(row[0], self._event(row[1])) for row in rows]
 
     def position_of(self, event_id: str) -> int | None:
         """Ledger position of an event id, or ``None`` when unknown."""
-        row = self._committed_reader().execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
-        return None if row is None else int(row[0])
+        rows = self._read("SELECT seq FROM events WHERE id = ?", (event_id,))
+        return int(rows[0][0]) if rows else None
 
     def query(self, param: event_pb2.QueryEventsParam) -> event_pb2.QueryEventsResponse:
         """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2)."""
@@ -195,7 +205,7 @@ class EventLog:
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" ORDER BY ts_ns {direction}, id {direction} LIMIT ?"
         )
-        rows = self._committed_reader().execute(sql, [*args, size + 1]).fetchall()
+        rows = self._read(sql, [*args, size + 1])
         token = _encode_cursor(rows[size][0], rows[size][1]) if len(rows) > size else ""
         return event_pb2.QueryEventsResponse(events=[self._event(r[2]) for r in rows[:size]], next_page_token=token)
 

@@ -60,8 +60,10 @@ def test_gateway_ports_follow_the_values() -> None:
 
 def test_gateway_probes_use_grpc_health_when_tls_is_off() -> None:
     gateway = container(_gateway(render_example(ORG1, NO_TLS)))
+    for probe in ("startupProbe", "livenessProbe"):  # a failed ledger drops readiness, it needs no restart
+        assert gateway[probe]["grpc"] == {"port": 9000, "service": "liveness"}, probe
+    assert gateway["readinessProbe"]["grpc"] == {"port": 9000}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert gateway[probe]["grpc"] == {"port": 9000}, probe
         assert "httpGet" not in gateway[probe]
 
 

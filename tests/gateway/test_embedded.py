@@ -39,6 +39,19 @@ def test_ledgers_open_on_first_use_one_file_per_channel_and_chaincode(tmp_path: 
         invoker.close()
 
 
+def test_ledgers_already_in_the_data_directory_open_at_start(tmp_path: Path) -> None:
+    first = EmbeddedInvoker(tmp_path)
+    first.ledger("mychannel", "mycc").submit("MyOrg1MSP", REGISTER,
+                                             codec.encode(organization_pb2.RegisterOrganizationParam()))
+    first.close()
+    (tmp_path / "mychannel" / "not a chaincode name!.sqlite").touch()  # not a ledger the gateway made: left alone
+    restarted = EmbeddedInvoker(tmp_path)
+    try:
+        assert restarted.open_ledgers == [("mychannel", "mycc")]  # checked and replayed before any call
+    finally:
+        restarted.close()
+
+
 def test_concurrent_first_calls_share_one_ledger(tmp_path: Path) -> None:
     invoker = EmbeddedInvoker(tmp_path)
     try:

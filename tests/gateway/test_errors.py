@@ -130,14 +130,15 @@ def test_unexpected_errors_in_a_stream_are_internal_too(scripted: tuple[Scripted
     assert "division" not in error.details()
 
 
-def test_a_corrupted_ledger_file_is_internal_and_leaks_nothing(tmp_path: Path) -> None:
+def test_a_corrupted_ledger_file_is_data_loss_and_names_no_file(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     (data_dir / "mychannel").mkdir(parents=True)
     (data_dir / "mychannel" / "mycc.sqlite").write_bytes(b"this is not an SQLite database" * 100)
     with GatewayThread(test_config(data_dir)) as gateway, connected(gateway.address) as channel:
         error = _failure(lambda: GatewayClient(channel).query_version(info_pb2.QueryVersionParam()))
-    assert error.code() == grpc.StatusCode.INTERNAL
-    assert error.details().startswith("internal error (request id ")
+    assert error.code() == grpc.StatusCode.DATA_LOSS
+    assert error.details().startswith("the ledger of channel mychannel, chaincode mycc is damaged and not served")
+    assert str(tmp_path) not in error.details()
 
 
 def test_an_unknown_start_event_is_not_found(client: GatewayClient) -> None:

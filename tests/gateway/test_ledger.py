@@ -17,8 +17,6 @@ from orchestrator.api import computetask_pb2
 from orchestrator.gateway.ledger import eventlog
 from orchestrator.gateway.ledger import sqlite as ledger_module
 from orchestrator.gateway.ledger.redo import RedoRecord, decode_all, encode
-from orchestrator.shared import codec
-from orchestrator.shared.functions import BY_HANDLER
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, encode_events
 from orchestrator.shared.store.worldstate import WorldState
 from tests import builders as b
@@ -246,9 +244,10 @@ def test_redo_records_round_trip_with_deletions_and_without_event() -> None:
 
 #: Fills the file-size limit while only the redo log grows, then reports what each call did.
 DISK_FULL_CHILD = """
-import os, resource, signal, sqlite3, sys
+import os, resource, signal, sqlite3, sys, time
 from pathlib import Path
 from orchestrator.gateway.ledger import sqlite as ledger_module
+from orchestrator.gateway.ledger.faults import LedgerFault, LedgerState
 ledger_module.GROUP_AGE = 3600.0
 ledger_module.GROUP_CALLS = 1000
 from orchestrator.api import computetask_pb2
@@ -260,32 +259,36 @@ redo = net.ledger.path.with_name(net.ledger.path.name + "-redo")
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit, a write fails with EFBIG instead of killing us
 limit = redo.stat().st_size + 700  # part of the next task's record fits
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
-for name in ("full", "after"):  # the disk has room again for the second call: it must still be refused,
-    try:                          # or its record would follow a torn one, and be lost at the next open
-        net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task(name)]))
-        print(name, "acknowledged")
-    except (OSError, sqlite3.Error) as exc:
-        print(name, type(exc).__name__)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-net.close()
+try:
+    net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("full")]))
+    print("full acknowledged")
+except LedgerFault as exc:
+    print("full", exc.status_name, net.ledger.state.name)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+deadline = time.monotonic() + 30
+while net.ledger.state is not LedgerState.UP and time.monotonic() < deadline:
+    time.sleep(0.01)
+net.org1.register_tasks(computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("after")]))
+print("after acknowledged", net.ledger.uncommitted_calls)
+os.kill(os.getpid(), signal.SIGKILL)  # "after" is in the redo log only
 """
 
 
-def test_a_full_disk_refuses_the_call_and_stops_writes_and_a_reopen_keeps_every_acknowledged_call(
-    tmp_path: Path
-) -> None:
+def test_a_full_disk_refuses_the_call_and_the_ledger_heals_with_every_acknowledged_call(tmp_path: Path) -> None:
     child = subprocess.run([sys.executable, "-c", DISK_FULL_CHILD, str(tmp_path)], cwd=REPO, capture_output=True,
                            text=True, timeout=120)
-    assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == ["full", "OSError", "after", "OperationalError"]  # refused, then no more writes
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    lines = child.stdout.splitlines()
+    assert lines[0] == "full RESOURCE_EXHAUSTED FAILED"
+    assert lines[1].startswith("after acknowledged") and int(lines[1].split()[-1]) > 0
     reopened = Network(tmp_path)
     try:
         state = dict(reopened.ledger.dump())
         assert f"computeplan:{b.key('cp')}".encode() in state  # acknowledged before the disk filled
-        assert f"computetask:{b.key('full')}".encode() not in state
-        later = computetask_pb2.RegisterTasksParam(tasks=[b.new_train_task("later")])  # fresh tx id: takes writes
-        reopened.ledger.submit("MyOrg1MSP", BY_HANDLER["register_tasks"].name, codec.encode(later))
-        assert f"computetask:{b.key('later')}".encode() in dict(reopened.ledger.dump())
+        assert f"computetask:{b.key('full')}".encode() not in state  # refused: nothing of it
+        assert f"computetask:{b.key('after')}".encode() in state  # acknowledged after healing
+        seqs = [row[0] for row in events_table(tmp_path / "mychannel.db")]
+        assert seqs == list(range(1, len(seqs) + 1))
     finally:
         reopened.close()
 

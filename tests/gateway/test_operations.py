@@ -228,3 +228,15 @@ def test_a_port_already_served_is_refused_instead_of_shared(gateway: GatewayThre
     second = GatewayThread(test_config(tmp_path / "second", listen=gateway.address))
     with pytest.raises(ConfigError, match=f"cannot listen on {gateway.address}"):
         second.start()
+
+
+def test_a_start_on_a_data_directory_in_use_logs_one_clean_error_and_exits_1(gateway: GatewayThread) -> None:
+    script = Path(sys.executable).with_name("orchestrator-gateway")
+    data_dir = gateway.gateway.config.data_dir
+    answer = subprocess.run([str(script), "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
+                            capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 1
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1, answer.stderr
+    assert "ERROR" in lines[0] and "is in use by another gateway" in lines[0]
+    assert "shutting down" not in answer.stderr and "stopped" not in answer.stderr

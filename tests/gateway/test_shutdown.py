@@ -112,3 +112,29 @@ def test_a_signal_ends_streams_cleanly_and_exits_zero(tmp_path: Path, signal_num
     assert "gateway stopped" in log
     assert not (tmp_path / "data" / "mychannel" / "mycc.sqlite-wal").exists() or \
         (tmp_path / "data" / "mychannel" / "mycc.sqlite-wal").stat().st_size == 0
+
+
+def test_a_call_refused_while_draining_is_logged_with_its_mspid_and_channel(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    invoker = HeldInvoker(tmp_path / "data")
+    gateway = GatewayThread(test_config(tmp_path / "data"), invoker=invoker).start()
+    with connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        invoker.hold.set()
+        held = threading.Thread(target=lambda: steps.register_algo(client))
+        held.start()
+        assert invoker.entered.wait(30)
+        stopper = threading.Thread(target=gateway.stop, kwargs={"grace": 60})
+        stopper.start()
+        health = health_pb2_grpc.HealthStub(channel)
+        while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING:
+            threading.Event().wait(0.005)
+        with caplog.at_level("INFO", logger="orchestrator.gateway.access"), pytest.raises(grpc.RpcError):
+            client.as_org("MyOrg2MSP").query_version(info_pb2.QueryVersionParam(), timeout=5)
+        invoker.release.set()
+        held.join()
+        stopper.join()
+    refused = [r for r in caplog.records if r.name == "orchestrator.gateway.access" and "UNAVAILABLE" in r.getMessage()]
+    assert len(refused) == 1
+    assert (refused[0].mspid, refused[0].channel) == ("MyOrg2MSP", "mychannel")  # type: ignore[attr-defined]
