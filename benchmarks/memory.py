@@ -99,12 +99,12 @@ def write_plans(client: GatewayClient, count: int, threads: int = 8) -> float:
 def run_plans(executable: str, stalled: int) -> dict[str, Any]:
     with gateway(executable) as (channel, pid):
         client = GatewayClient(channel, "MyOrg1MSP").register()
-        streams = [client.subscribe() for _ in range(stalled)]  # opened, never read
+        streams = [client.subscribe(timeout=300) for _ in range(stalled)]  # opened, not read during the writes
         try:
             seconds = write_plans(client, PLAN_COUNT)
             time.sleep(1.0)  # let the feed hand the last events to the streams
             peak = peak_rss(pid)
-            ended = [_ended(stream) for stream in streams]
+            ended = [_ended(stream) for stream in streams]  # then read: each ends, or (before) delivers all
         finally:
             for stream in streams:
                 stream.cancel()
@@ -113,12 +113,17 @@ def run_plans(executable: str, stalled: int) -> dict[str, Any]:
 
 
 def _ended(stream: Any) -> str:
-    """How a stalled stream stands: still open, or the status it ended with."""
-    if not stream.done():
-        return "open"
-    with contextlib.suppress(Exception):
-        return f"{stream.code().name}: {stream.details()[:90]}"
-    return "done"
+    """Read a stalled stream to its end: how many events it delivered, and the status it ended with."""
+    received = 0
+    try:
+        for _ in stream:
+            received += 1
+            if received == PLAN_COUNT + 1:  # every event (the organization's and the plans'): still open
+                stream.cancel()
+                return f"{received} events, every one, and the stream stays open"
+    except grpc.RpcError as exc:
+        return f"{received} events, then {exc.code().name}: {exc.details()}"
+    return f"{received} events, then OK"
 
 
 def run_channels(executable: str) -> dict[str, Any]:
@@ -162,8 +167,9 @@ def main() -> None:
     if "stalled" in runs:
         result = run_plans(args.gateway, STALLED)
         extra = "" if baseline is None else f", {result['peak_mib'] - baseline:+.0f} MiB over 'plans' (target < +60 MB)"
-        print(f"stalled: the same with {STALLED} stalled subscribers: peak RSS {result['peak_mib']:.0f} MiB{extra}; "
-              f"streams: {result['streams_ended']}")
+        print(f"stalled: the same with {STALLED} stalled subscribers: peak RSS {result['peak_mib']:.0f} MiB{extra}")
+        for n, ended in enumerate(result["streams_ended"]):
+            print(f"  stream {n}, read once the writes were done: {ended}")
     if "channels" in runs:
         result = run_channels(args.gateway)
         print(f"channels: {SPAM_CHANNELS} new channel names: RSS growth {result['growth_mib']:.0f} MiB "
