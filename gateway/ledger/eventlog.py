@@ -215,8 +215,8 @@ class EventLog:
             + f" ORDER BY ts_ns {direction}, id {direction} LIMIT ?"
         )
         rows = self._committed_reader().execute(sql, [*args, size + 1])
-        candidates = ((self._event(payload), _encode_cursor(ts_ns, event_id)) for ts_ns, event_id, payload in rows)
-        events, token = take_page(candidates, page, message_bytes)
+        candidates = ((self._event(payload), (ts_ns, event_id)) for ts_ns, event_id, payload in rows)
+        events, token = take_page(candidates, page, message_bytes, lambda cursor: _encode_cursor(*cursor))
         return event_pb2.QueryEventsResponse(events=events, next_page_token=token)
 
 

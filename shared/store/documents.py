@@ -27,6 +27,7 @@ from orchestrator.shared.store.transaction import Transaction
 
 M = TypeVar("M", bound=Message)
 T = TypeVar("T")
+C = TypeVar("C")
 
 DEFAULT_PAGE_SIZE: Final = 50  # PAGE-1
 #: Largest page: a larger ``page_size`` (2^32 - 1 is what a negative size reads as) asks for this
@@ -64,12 +65,13 @@ def field_bytes(size: int) -> int:
     return _TAG_BYTES + varint + size
 
 
-def take_page(candidates: Iterable[tuple[T, str]], page: PageRequest, size_of: Callable[[T], int]
-              ) -> tuple[list[T], str]:
+def take_page(candidates: Iterable[tuple[T, C]], page: PageRequest, size_of: Callable[[T], int],
+              token_of: Callable[[C], str]) -> tuple[list[T], str]:
     """The page: the first ``candidates`` within the page size and the byte budget, and the next token.
 
-    ``candidates`` are ``(item, token)`` in listing order, lazily produced; an item's token
-    resumes the listing at that item. ``size_of(item)`` is the item's encoded size. The page
+    ``candidates`` are ``(item, cursor)`` in listing order, lazily produced; ``token_of(cursor)``
+    is the token resuming the listing at that item (built only where a page ends).
+    ``size_of(item)`` is the item's encoded size. The page
     stops before the item that would bring the response (items and ``next_page_token``) past
     ``page.max_bytes``, or once it holds ``page.effective_size`` items; it holds at least one.
     The token is non-empty if and only if one more item exists (PAGE-2): one candidate past the
@@ -77,27 +79,28 @@ def take_page(candidates: Iterable[tuple[T, str]], page: PageRequest, size_of: C
     """
     wanted = page.effective_size
     items: list[T] = []
-    tokens: list[str] = []
+    cursors: list[C] = []
     sizes: list[int] = []
     used = 0
-    for item, token in candidates:
+    for item, cursor in candidates:
         if len(items) == wanted:
-            next_token = token
+            next_cursor = cursor
             break
         size = field_bytes(size_of(item))
         if items and used + size > page.max_bytes:
-            next_token = token
+            next_cursor = cursor
             break
         items.append(item)
-        tokens.append(token)
+        cursors.append(cursor)
         sizes.append(size)
         used += size
     else:
         return items, ""
+    next_token = token_of(next_cursor)
     while len(items) > 1 and used + field_bytes(len(next_token.encode("utf-8"))) > page.max_bytes:
         items.pop()  # the token needs the room: the page ends one item earlier
         used -= sizes.pop()
-        next_token = tokens.pop()
+        next_token = token_of(cursors.pop())
     return items, next_token
 
 
@@ -194,9 +197,9 @@ class DocumentStore:
                 for key, _ in chunk.entries:
                     item = load(split_composite_key(key)[1][skip:])
                     if item is not None:
-                        yield item, encode_token(key)
+                        yield item, key
                 if not chunk.bookmark:
                     return
                 bookmark = chunk.bookmark
 
-        return take_page(candidates(bookmark), page, message_bytes)
+        return take_page(candidates(bookmark), page, message_bytes, encode_token)

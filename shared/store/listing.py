@@ -75,9 +75,8 @@ def page_of_sorted(items: Sequence[M], position_of: Callable[[M], Position], pag
                    ) -> tuple[list[M], str]:
     """One page of ``items`` (already in PAGE-4 order) starting at the token's position (cut by ``take_page``)."""
     start = decode_position(page.token) if page.token else None
-    candidates = ((item, encode_position(position_of(item))) for item in items
-                  if start is None or position_of(item) >= start)
-    return take_page(candidates, page, message_bytes)
+    candidates = ((item, position_of(item)) for item in items if start is None or position_of(item) >= start)
+    return take_page(candidates, page, message_bytes, encode_position)
 
 
 def merged_index_page(
@@ -92,14 +91,14 @@ def merged_index_page(
     start = decode_position(page.token) if page.token else None
     scans = [_positions(docs, object_type, prefix, start) for prefix in prefixes]
 
-    def candidates() -> Iterator[tuple[M, str]]:
+    def candidates() -> Iterator[tuple[M, Position]]:
         previous: Position | None = None
         for position in heapq.merge(*scans):
             if position != previous:
                 previous = position
-                yield load(position), encode_position(position)
+                yield load(position), position
 
-    return take_page(candidates(), page, message_bytes)
+    return take_page(candidates(), page, message_bytes, encode_position)
 
 
 def _positions(docs: DocumentStore, object_type: str, prefix: Sequence[str], start: Position | None

@@ -24,16 +24,16 @@ from tests import builders as b
 from tests.network import Network
 
 
-def _candidates(items: list[bytes], start: int) -> Iterator[tuple[bytes, str]]:
-    """Items with their position as the token."""
-    return ((item, str(n)) for n, item in enumerate(items) if n >= start)
+def _candidates(items: list[bytes], start: int) -> Iterator[tuple[bytes, int]]:
+    """Items with their position as the cursor."""
+    return ((item, n) for n, item in enumerate(items) if n >= start)
 
 
 def _pages(items: list[bytes], size: int, budget: int) -> list[list[bytes]]:
     pages: list[list[bytes]] = []
     start = 0
     while True:
-        page, token = take_page(_candidates(items, start), PageRequest("", size, budget), len)
+        page, token = take_page(_candidates(items, start), PageRequest("", size, budget), len, str)
         pages.append(page)
         if not token:
             return pages
