@@ -37,6 +37,8 @@ class ConfigError(ValueError):
 
 #: Default ledger-call threads in Fabric mode.
 FABRIC_WORKERS = 128
+#: ``--event-buffer N`` (deprecated, a count of events) stands for N times this many bytes.
+EVENT_BUFFER_BYTES_PER_EVENT: Final = 4096
 
 @dataclass(frozen=True)
 class ChannelAccess:
@@ -81,9 +83,14 @@ class GatewayConfig:
     log_format: str = "text"
     max_message_size: int = 4 * 1024 * 1024
     max_response_size: int = 64 * 1024 * 1024
+    max_response_bytes: int = 4 * 1024 * 1024
+    max_ledgers: int = 8
+    subscriber_buffer_bytes: int = 8 * 1024 * 1024
+    ledger_cache_bytes: int = 32 * 1024 * 1024
+    event_cache_bytes: int = 4 * 1024 * 1024
     grace_period: float = 15.0
     workers: int = 8
-    event_buffer: int = 2000
+    event_buffer: int | None = None  # deprecated: --subscriber-buffer-bytes
     sqlite_synchronous: str = "NORMAL"
     channels: ChannelConfig = field(default_factory=ChannelConfig)
     organizations: Mapping[str, Any] = field(default_factory=dict)  # Fabric mode: identities and peers, raw
@@ -188,15 +195,28 @@ OPTIONS: Final[tuple[_Option, ...]] = (
             metavar="FORMAT"),
     _Option("--max-message-size", "largest request accepted, in bytes or with a unit (default 4MiB)", _size,
             metavar="SIZE"),
-    _Option("--max-response-size", "largest response sent (default 64MiB; clients have their own limit, "
-            "gRPC's default is 4MiB)", _size, metavar="SIZE"),
+    _Option("--max-response-size", "largest message gRPC sends, whatever the call (default 64MiB); listings "
+            "stay within --max-response-bytes", _size, metavar="SIZE"),
+    _Option("--max-response-bytes", "a page of a listing (Query* calls) ends, with a next_page_token, before its "
+            "encoded response would pass this size; a page holds at least one item (default 4MiB, gRPC's default "
+            "receive limit of backends)", _size, metavar="SIZE"),
+    _Option("--max-ledgers", "embedded mode without a channel configuration: ledgers (channel and chaincode pairs) "
+            "opened at most; a call naming one more gets RESOURCE_EXHAUSTED (default 8; a 'channels:' "
+            "configuration lifts it)", _positive_int, metavar="N"),
+    _Option("--subscriber-buffer-bytes", "live events buffered per SubscribeToEvents stream, in bytes; a stream "
+            "whose client reads too slowly to stay within it ends with RESOURCE_EXHAUSTED naming the event id to "
+            "resume from (default 8MiB)", _size, metavar="SIZE"),
+    _Option("--ledger-cache-bytes", "embedded mode: committed values each open ledger keeps in memory for its "
+            "writers (default 32MiB)", _size, metavar="SIZE"),
+    _Option("--event-cache-bytes", "recent events each event log keeps in memory for subscribers (default 4MiB)",
+            _size, metavar="SIZE"),
     _Option("--grace-period", "on SIGTERM/SIGINT, seconds given to in-flight calls before they are cancelled "
             "(default 15)", _seconds, metavar="SECONDS"),
     _Option("--workers", f"threads running ledger calls (default 8; {FABRIC_WORKERS} in fabric mode, where each "
             "waits for its commit; in embedded mode small lookups and registrations run on the event loop when "
             "their ledger is free)", _positive_int, metavar="N"),
-    _Option("--event-buffer", "live events buffered per SubscribeToEvents stream; a slower stream falls back to "
-            "reading the ledger and catches up (default 2000)", _positive_int, metavar="N"),
+    _Option("--event-buffer", f"deprecated, use --subscriber-buffer-bytes: N stands for N x "
+            f"{EVENT_BUFFER_BYTES_PER_EVENT} bytes when that option is not given", _positive_int, metavar="N"),
     _Option("--sqlite-synchronous", "embedded mode: NORMAL (default; survives a killed process) or FULL "
             "(also survives a power loss, one fsync per write)", _upper, choices=SYNCHRONOUS, metavar="MODE"),
 )
@@ -285,6 +305,8 @@ def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | 
         # A Fabric submit holds its worker until the block commits (a second or two), so
         # concurrency there comes from threads waiting, not from CPU.
         values["workers"] = FABRIC_WORKERS
+    if "event_buffer" in values and "subscriber_buffer_bytes" not in values:
+        values["subscriber_buffer_bytes"] = values["event_buffer"] * EVENT_BUFFER_BYTES_PER_EVENT
     config = GatewayConfig(
         **values,
         channels=parse_channels(channels) if channels is not None else ChannelConfig(),
@@ -351,3 +373,9 @@ def _check(config: GatewayConfig) -> None:
         raise ConfigError("--tls-cert and --tls-key go together")
     if config.mutual_tls and not config.tls:
         raise ConfigError("--tls-client-ca and --org-ca need TLS: give --tls-cert and --tls-key")
+    if config.max_response_bytes > config.max_response_size:
+        raise ConfigError(f"--max-response-bytes ({config.max_response_bytes}) cannot exceed --max-response-size "
+                          f"({config.max_response_size}): pages would not fit in what gRPC sends")
+    for name in ("max_response_bytes", "subscriber_buffer_bytes"):
+        if getattr(config, name) < 1024:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1KiB")

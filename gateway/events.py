@@ -1,12 +1,15 @@
 """Event subscriptions: history from the store, then live events, without gap or duplicate."""
 
 # Per event log, one *feed* thread follows the log and hands each new batch to the event loop,
-# which appends it to every live subscriber's bounded buffer. Writers only notify a condition:
-# nothing they do waits for a subscriber. A subscriber whose buffer overflows is marked
-# *lagging*: it drains its buffer, reads the store from its last position (like a new
-# subscriber replaying history) and goes live again once it has reached what the feed
-# published. Positions are ledger sequence numbers, so the switch between store and buffer can
-# neither skip nor repeat an event.
+# which appends it to every live subscriber's buffer. Writers only notify a condition: nothing
+# they do waits for a subscriber. Positions are ledger sequence numbers, so the switch from
+# history (read from the store) to the buffer can neither skip nor repeat an event.
+#
+# Memory is bounded in bytes per subscriber: history is read in batches of at most its budget,
+# and a live subscriber whose buffer would pass its budget (its client reads more slowly than
+# the ledger writes, or not at all) is *exhausted*: the buffer is dropped at once and, once the
+# events already handed to gRPC are through, the stream ends with RESOURCE_EXHAUSTED naming the
+# event id to resume from. The client has then received every event up to that id: no gap.
 
 from __future__ import annotations
 
@@ -18,16 +21,21 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
+import grpc
+
 from orchestrator.api import event_pb2
+from orchestrator.gateway.invoke.base import InvocationError
 from orchestrator.gateway.ledger.eventlog import EventLog, LoggedEvent
 from orchestrator.gateway.metrics import GatewayMetrics
 
 logger = logging.getLogger(__name__)
 
-#: Events read from the store per query (history replay and feed).
+#: Events read from the store per query (history replay and feed) ...
 READ_BATCH: Final = 500
-#: Live events a subscriber may have waiting before it falls back to reading the store.
-BUFFER_LIMIT: Final = 2_000
+#: ... and their bytes at most, for the feed (history reads take the subscriber's budget).
+FEED_BATCH_BYTES: Final = 4 * 1024 * 1024
+#: Bytes of events a subscriber may have waiting (live buffer, or a batch of history) by default.
+BUFFER_BYTES: Final = 8 * 1024 * 1024
 _POLL_SECONDS: Final = 0.5
 
 
@@ -53,32 +61,45 @@ def newest_position(log: EventLog) -> int:
 class _Subscriber:
     """One stream's state; touched on the event loop only.
 
-    ``delivered`` is the last position sent to the stream; ``position`` the last one sent or
-    buffered. Live, the buffer holds exactly the events in (delivered, position].
+    ``delivered`` is the last position sent to the stream (``delivered_id`` its event id, ``""``
+    before the first event of the log); ``position`` the last one sent or buffered. Live, the
+    buffer holds exactly the events in (delivered, position], ``buffered_bytes`` of them.
     """
 
-    def __init__(self, position: int, buffer_limit: int) -> None:
-        self.buffer_limit = buffer_limit
+    def __init__(self, position: int, start_event_id: str, buffer_bytes: int) -> None:
+        self.buffer_bytes = buffer_bytes
         self.delivered = position
+        self.delivered_id = start_event_id
         self.position = position
-        self.buffer: collections.deque[LoggedEvent] = collections.deque()
+        self.buffer: collections.deque[tuple[LoggedEvent, int]] = collections.deque()
+        self.buffered_bytes = 0
         self.live = False
-        self.lagging = False
+        self.exhausted = False
         self.wakeup = asyncio.Event()
 
     def offer(self, batch: list[LoggedEvent]) -> None:
-        """Buffer the events not seen yet; on overflow stop buffering and mark the subscriber lagging."""
-        if not self.live or self.lagging:
+        """Buffer the events not seen yet; past the byte budget drop the buffer and mark the subscriber exhausted."""
+        if not self.live or self.exhausted:
             return
         for logged in batch:
             if logged.seq <= self.position:
                 continue
-            if len(self.buffer) >= self.buffer_limit:
-                self.lagging = True
+            size = logged.event.ByteSize()
+            if self.buffered_bytes + size > self.buffer_bytes and self.buffer:
+                self.exhausted = True
+                self.buffer.clear()  # freed now, whether or not the client ever reads again
+                self.buffered_bytes = 0
                 break
-            self.buffer.append(logged)
+            self.buffer.append((logged, size))
+            self.buffered_bytes += size
             self.position = logged.seq
         self.wakeup.set()
+
+    def resume_hint(self) -> str:
+        """How the client resumes without gap: from the last event it received."""
+        if self.delivered_id:
+            return f'resume with start_event_id "{self.delivered_id}"'
+        return "resume without start_event_id (no event was delivered)"
 
 
 class _Feed:
@@ -101,7 +122,7 @@ class _Feed:
                     if self.log.closed:
                         return
                     continue
-                batch = self.log.after(position, READ_BATCH)
+                batch = self.log.after(position, READ_BATCH, FEED_BATCH_BYTES)
             except Exception:  # keep following; subscribers can still read the store
                 logger.exception("reading the event log of channel %s failed", self.log.channel)
                 self._stop.wait(_POLL_SECONDS)
@@ -135,7 +156,7 @@ class _Feed:
         """
         if subscriber.position < self.published:
             return False
-        subscriber.live, subscriber.lagging = True, False
+        subscriber.live = True
         subscriber.wakeup.clear()
         return True
 
@@ -150,11 +171,11 @@ class EventHub:
     """Every subscription of one gateway; ``run(fn, *args)`` awaits blocking store reads off the event loop."""
 
     def __init__(
-        self, run: Callable[..., Awaitable[Any]], *, buffer_limit: int = BUFFER_LIMIT,
+        self, run: Callable[..., Awaitable[Any]], *, buffer_bytes: int = BUFFER_BYTES,
         metrics: GatewayMetrics | None = None,
     ) -> None:
         self._run = run
-        self.buffer_limit = buffer_limit
+        self.buffer_bytes = buffer_bytes
         self.metrics = metrics or GatewayMetrics()
         self._feeds: dict[EventLog, _Feed] = {}
         self._subscribers: set[_Subscriber] = set()
@@ -164,35 +185,44 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
-    async def subscribe(self, log: EventLog, position: int) -> AsyncIterator[event_pb2.Event]:
-        """Events after ``position``, history then live, until :meth:`close` or the consumer stops."""
+    async def subscribe(self, log: EventLog, position: int, start_event_id: str = "") -> AsyncIterator[event_pb2.Event]:
+        """Events after ``position`` (the event ``start_event_id``), history then live, until :meth:`close`.
+
+        Raises:
+            InvocationError: RESOURCE_EXHAUSTED, the consumer fell more than the byte budget behind;
+                the message names the event id to resume from.
+        """
         if self._closed:
             return
         feed = self._feeds.get(log)
         if feed is None:
             feed = self._feeds[log] = _Feed(log, asyncio.get_running_loop())
-        subscriber = _Subscriber(position, self.buffer_limit)
+        subscriber = _Subscriber(position, start_event_id, self.buffer_bytes)
         feed.subscribers.add(subscriber)
         self._subscribers.add(subscriber)
         open_streams = self.metrics.subscribers.labels(log.channel)
         open_streams.inc()
         try:
             while not self._closed:
-                if not subscriber.live:  # history, or catching up after lagging
-                    batch = await self._run(log.after, subscriber.delivered, READ_BATCH)
+                if not subscriber.live:  # history
+                    batch = await self._run(log.after, subscriber.delivered, READ_BATCH, self.buffer_bytes)
                     for logged in batch:
                         if self._closed:
                             return
-                        subscriber.delivered = subscriber.position = logged.seq
-                        yield self._sent(log, logged)
+                        subscriber.position = logged.seq
+                        yield self._sent(log, subscriber, logged)
                     feed.try_go_live(subscriber)
+                elif subscriber.exhausted:
+                    self.metrics.streams_exhausted.labels(log.channel).inc()
+                    raise InvocationError(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"event stream ended: the subscriber fell more than {self.buffer_bytes} bytes of events "
+                        f"behind (--subscriber-buffer-bytes); {subscriber.resume_hint()}",
+                    )
                 elif subscriber.buffer:
-                    logged = subscriber.buffer.popleft()
-                    subscriber.delivered = logged.seq
-                    yield self._sent(log, logged)
-                elif subscriber.lagging:  # buffer drained: read the store from here
-                    subscriber.live = subscriber.lagging = False
-                    self.metrics.catch_ups.labels(log.channel).inc()
+                    logged, size = subscriber.buffer.popleft()
+                    subscriber.buffered_bytes -= size
+                    yield self._sent(log, subscriber, logged)
                 else:
                     await subscriber.wakeup.wait()
                     subscriber.wakeup.clear()
@@ -204,7 +234,9 @@ class EventHub:
                 feed.stop()  # nobody listens: stop reading; the next subscriber starts a new feed
                 del self._feeds[log]
 
-    def _sent(self, log: EventLog, logged: LoggedEvent) -> event_pb2.Event:
+    def _sent(self, log: EventLog, subscriber: _Subscriber, logged: LoggedEvent) -> event_pb2.Event:
+        """Record ``logged`` as delivered (it is handed to gRPC right after) and return its event."""
+        subscriber.delivered, subscriber.delivered_id = logged.seq, logged.event.id
         self.metrics.events_streamed.labels(log.channel).inc()
         return logged.event
 

@@ -45,9 +45,10 @@ class GatewayMetrics:
             "orchestrator_events_streamed", "Events sent to SubscribeToEvents streams.", ("channel",),
             registry=self.registry,
         )
-        self.catch_ups = Counter(
-            "orchestrator_event_stream_catch_ups", "Times a slow subscriber fell back to reading the store.",
-            ("channel",), registry=self.registry,
+        self.streams_exhausted = Counter(
+            "orchestrator_event_streams_exhausted",
+            "SubscribeToEvents streams ended with RESOURCE_EXHAUSTED: their client fell more than the byte "
+            "budget behind.", ("channel",), registry=self.registry,
         )
         self.subscribers = Gauge(
             "orchestrator_event_subscribers", "Open SubscribeToEvents streams.", ("channel",), registry=self.registry

@@ -136,8 +136,8 @@ class Gateway:
             self._invoker = create_invoker(config)
         if isinstance(self._invoker, ReportsLedgers):
             self.metrics.watch_ledgers(self._invoker.ledger_states)
-        self.events = EventHub(self.run, buffer_limit=config.event_buffer, metrics=self.metrics)
-        servicers = Servicers(self._invoker, self.run, self.events)
+        self.events = EventHub(self.run, buffer_bytes=config.subscriber_buffer_bytes, metrics=self.metrics)
+        servicers = Servicers(self._invoker, self.run, self.events, max_response_bytes=config.max_response_bytes)
         interceptors = chain(
             RequestIdInterceptor(),
             MetricsInterceptor(self.metrics),
@@ -184,8 +184,10 @@ class Gateway:
         elif not config.org_ca:
             logger.warning("no --org-ca: the 'mspid' header is not checked against client certificates")
         if not config.channels.restricted:
-            logger.warning("no channel configuration: any organization may use any channel (each new channel "
-                           "name opens a new ledger); give --config with a 'channels:' section to restrict")
+            logger.warning("no channel configuration: any organization may use any channel%s; give --config "
+                           "with a 'channels:' section to restrict",
+                           f" (each new channel name opens a new ledger, {config.max_ledgers} at most: "
+                           "--max-ledgers)" if config.mode == "embedded" else "")
 
     async def _follow_readiness(self) -> None:
         """Turn gRPC health NOT_SERVING while a ledger is failed, SERVING again once it recovered."""

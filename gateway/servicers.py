@@ -24,6 +24,7 @@ from orchestrator.gateway.invoke.base import InvocationError, Invoker, RunsAtOnc
 from orchestrator.shared import codec
 from orchestrator.shared.errors import InvalidAssetError, not_found
 from orchestrator.shared.functions import BY_METHOD, SERVICES, Function
+from orchestrator.shared.store.documents import DEFAULT_MAX_RESPONSE_BYTES
 
 #: Bounded calls (``Function.bounded``) up to this request size run on the event loop when their
 #: ledger is free: about 6 tasks, a few milliseconds at most during which the loop serves nothing else.
@@ -66,10 +67,12 @@ class Servicers:
     ``run(fn, *args, **kwargs)`` awaits blocking ledger work off the event loop.
     """
 
-    def __init__(self, invoker: Invoker, run: Callable[..., Awaitable[Any]], events: EventHub) -> None:
+    def __init__(self, invoker: Invoker, run: Callable[..., Awaitable[Any]], events: EventHub, *,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.invoker = invoker
         self.run = run
         self.events = events
+        self.max_response_bytes = max_response_bytes
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         """One generic handler per service of the API."""
@@ -101,12 +104,13 @@ class Servicers:
         call_ledger = self.invoker.evaluate if function.read_only else self.invoker.submit
         run_now = self.invoker.run_now if function.bounded and isinstance(self.invoker, RunsAtOnce) else None
         hook = RESPONSE_HOOKS.get(function.method.full_name)
+        budget = self.max_response_bytes if function.read_only else None  # queries build pages within it
 
         async def invoke(raw: bytes, context: Context) -> bytes:
             call = current_call()
             parse(function, raw)
             timeout = _remaining(context)
-            argument = codec.encode_serialized(raw, call.request_id)
+            argument = codec.encode_serialized(raw, call.request_id, max_response_bytes=budget)
             target = _target()
             reply = None
             if run_now is not None and len(raw) <= RUN_AT_ONCE_MAX_BYTES:
@@ -123,7 +127,7 @@ class Servicers:
         async def query_events(raw: bytes, context: Context) -> Message:
             param = cast(event_pb2.QueryEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
-            response: Message = await self.run(log.query, param)
+            response: Message = await self.run(log.query, param, self.max_response_bytes)
             return response
 
         return query_events
@@ -138,7 +142,7 @@ class Servicers:
                 if found is None:
                     raise not_found("event", param.start_event_id)
                 position = found
-            async for event in self.events.subscribe(log, position):
+            async for event in self.events.subscribe(log, position, param.start_event_id):
                 yield event
 
         return subscribe

@@ -1,6 +1,8 @@
 """The one encoding between gateway and chaincode: a JSON envelope carrying the message and a request id.
 
-``{"pb": "<base64 of the deterministic binary protobuf>", "request_id": "<id>"}``.
+``{"pb": "<base64 of the deterministic binary protobuf>", "request_id": "<id>"}``, and for
+queries ``"max_response_bytes": <n>``: the gateway's response budget, which every page the
+contract builds stays within (absent, as from an older gateway or upstream's: 4 MiB).
 
 Upstream's envelope carried the message as protobuf-JSON under ``msg``; encoding that is
 an order of magnitude slower in Python than binary protobuf, and a 1,000-task batch spends
@@ -32,6 +34,7 @@ class Envelope:
     message: Message
     request_id: str
     upstream_json: bool = False
+    max_response_bytes: int | None = None
 
 
 def encode(message: Message | None, request_id: str = "", *, upstream_json: bool = False) -> bytes:
@@ -44,9 +47,10 @@ def encode(message: Message | None, request_id: str = "", *, upstream_json: bool
     return encode_serialized(message.SerializeToString(deterministic=True), request_id)
 
 
-def encode_serialized(data: bytes, request_id: str = "") -> bytes:
+def encode_serialized(data: bytes, request_id: str = "", *, max_response_bytes: int | None = None) -> bytes:
     """Envelope bytes for a message already in binary protobuf (the gateway forwards requests as they came)."""
-    return b'{"pb":"%s","request_id":%s}' % (base64.b64encode(data), json.dumps(request_id).encode("utf-8"))
+    budget = b"" if max_response_bytes is None else b',"max_response_bytes":%d' % max_response_bytes
+    return b'{"pb":"%s","request_id":%s%s}' % (base64.b64encode(data), json.dumps(request_id).encode("utf-8"), budget)
 
 
 def decode(payload: bytes, cls: type[M]) -> Envelope:
@@ -60,12 +64,16 @@ def decode(payload: bytes, cls: type[M]) -> Envelope:
     try:
         body = json.loads(payload)
         request_id = str(body.get("request_id", ""))
+        budget = body.get("max_response_bytes")
+        if budget is not None and (type(budget) is not int or budget < 1):
+            raise ValueError(f"max_response_bytes must be a positive integer, not {budget!r}")
         if "pb" in body:
-            return Envelope(cls.FromString(base64.b64decode(body["pb"], validate=True)), request_id)
+            return Envelope(cls.FromString(base64.b64decode(body["pb"], validate=True)), request_id,
+                            max_response_bytes=budget)
         if "msg" in body:
             message = cls()
             json_format.Parse(body["msg"], message)
-            return Envelope(message, request_id, upstream_json=True)
+            return Envelope(message, request_id, upstream_json=True, max_response_bytes=budget)
     except (ValueError, TypeError, AttributeError, binascii.Error, DecodeError, json_format.ParseError) as exc:
         raise InvalidAssetError(f"cannot decode {cls.DESCRIPTOR.name} argument: {exc}") from exc
     raise InvalidAssetError(f"cannot decode {cls.DESCRIPTOR.name} argument: no message in envelope")

@@ -39,7 +39,9 @@ def invoke(world_state: WorldState, function_name: str, argument: bytes) -> byte
     envelope = codec.decode(argument, function.request)
     logger.debug("invoke %s request_id=%s tx=%s", function_name, envelope.request_id, world_state.info.tx_id)
     with Transaction(world_state) as tx:
-        service = getattr(Services(tx), function.contract)
+        services = Services(tx) if envelope.max_response_bytes is None else Services(
+            tx, max_response_bytes=envelope.max_response_bytes)
+        service = getattr(services, function.contract)
         result = getattr(service, function.handler)(envelope.message)
         if not function.read_only:
             tx.commit()

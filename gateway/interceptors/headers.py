@@ -1,15 +1,17 @@
 """Headers ``mspid``, ``channel``, ``chaincode`` (api.md 5) and who may use which channel."""
 
 # Checks, in upstream's order: ``mspid`` (exactly one non-empty value, else upstream's
-# ``OE0003`` FAILED_PRECONDITION), ``channel`` (exactly one, a Fabric channel name), membership
-# of the organization in the channel configuration, then ``chaincode``. Where upstream answered
-# UNKNOWN — which backends retry forever — this answers INVALID_ARGUMENT (header missing or
-# malformed) or PERMISSION_DENIED (not a member) with a message naming the problem.
+# ``OE0003`` FAILED_PRECONDITION, kept for backends that look for it; then a plausible MSP ID,
+# else INVALID_ARGUMENT: an organization registers under it for good), ``channel`` (exactly
+# one, a Fabric channel name), membership of the organization in the channel configuration,
+# then ``chaincode``. Where upstream answered UNKNOWN — which backends retry forever — this
+# answers INVALID_ARGUMENT (header missing or malformed) or PERMISSION_DENIED (not a member)
+# with a message naming the problem.
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 import grpc
 import grpc.aio
@@ -25,6 +27,23 @@ from orchestrator.gateway.interceptors import (
 from orchestrator.gateway.interceptors.errors import RejectedCall
 from orchestrator.gateway.invoke.base import Target, invalid_names
 from orchestrator.shared.errors import BadRequestError
+
+#: Longest MSP ID accepted (Fabric sets no bound; real ones are short names like ``Org1MSP``).
+MAX_MSPID: Final = 128
+
+
+def invalid_mspid(mspid: str) -> str | None:
+    """Why ``mspid`` is not a plausible MSP ID, or ``None``.
+
+    It is recorded on the ledger as an organization's identity: no control characters, no
+    whitespace and no ``/`` (it names files and paths in Fabric's MSP layout), 128 characters at most.
+    """
+    if len(mspid) > MAX_MSPID:
+        return f"invalid header 'mspid': longer than {MAX_MSPID} characters"
+    for char in mspid:
+        if not char.isprintable() or char.isspace() or char == "/":
+            return f"invalid header 'mspid': {mspid!r} holds {char!r} (no control characters, whitespace or '/')"
+    return None
 
 
 def _single(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
@@ -45,13 +64,17 @@ class HeadersInterceptor(BehaviorInterceptor):
         """The call's target.
 
         Raises:
-            BadRequestError: ``mspid`` missing or repeated (GEN-7).
-            RejectedCall: ``channel``/``chaincode`` missing, repeated or malformed (INVALID_ARGUMENT);
+            BadRequestError: ``mspid`` missing, empty or repeated (GEN-7).
+            RejectedCall: ``mspid`` not a plausible MSP ID, ``channel``/``chaincode`` missing, repeated or
+                malformed (INVALID_ARGUMENT);
                 organization not allowed on the channel or chaincode not offered there (PERMISSION_DENIED).
         """
         mspid = _single(context, "mspid")
         if mspid is None:
             raise BadRequestError("missing or invalid header 'mspid'")
+        problem = invalid_mspid(mspid)
+        if problem:
+            raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, problem)
         channel = _single(context, "channel")
         if channel is None:
             raise RejectedCall(grpc.StatusCode.INVALID_ARGUMENT, "missing or invalid header 'channel'")

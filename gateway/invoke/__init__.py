@@ -76,6 +76,8 @@ def _embedded(config: GatewayConfig) -> Invoker:
     return EmbeddedInvoker(
         config.data_dir, default_chaincodes=config.channels.default_chaincodes(),
         synchronous=config.sqlite_synchronous,
+        max_ledgers=None if config.channels.restricted else config.max_ledgers,
+        cache_bytes=config.ledger_cache_bytes, event_cache_bytes=config.event_cache_bytes,
     )
 
 

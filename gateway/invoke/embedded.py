@@ -21,7 +21,7 @@ import grpc
 from orchestrator.gateway.invoke.base import DataDirInUseError, InvocationError, Target, invalid_names
 from orchestrator.gateway.ledger.eventlog import EventLog
 from orchestrator.gateway.ledger.faults import LedgerStatus
-from orchestrator.gateway.ledger.sqlite import LedgerBusy, SqliteLedger
+from orchestrator.gateway.ledger.sqlite import CACHE_BYTES, LedgerBusy, SqliteLedger
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +38,24 @@ class EmbeddedInvoker:
     ``default_chaincodes`` names, per channel, the ledger used when a call carries no
     ``chaincode`` header (otherwise :data:`DEFAULT_CHAINCODE`). ``synchronous`` is SQLite's
     setting: ``NORMAL`` survives a killed process, ``FULL`` also a power loss.
+
+    ``max_ledgers`` caps the ledgers open at once (``None``: no cap, for a channel configuration,
+    which bounds them itself): each costs files, a thread and caches, and without a configuration
+    any caller can name new channels. ``cache_bytes`` and ``event_cache_bytes`` size each ledger's
+    caches.
     """
 
     def __init__(
         self, data_dir: Path | str, *, default_chaincodes: Mapping[str, str] | None = None,
-        synchronous: str = "NORMAL",
+        synchronous: str = "NORMAL", max_ledgers: int | None = None, cache_bytes: int = CACHE_BYTES,
+        event_cache_bytes: int | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.default_chaincodes = dict(default_chaincodes or {})
         self.synchronous = synchronous
+        self.max_ledgers = max_ledgers
+        self.cache_bytes = cache_bytes
+        self.event_cache_bytes = event_cache_bytes
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock_data_dir(self.data_dir)
         self._ledgers: dict[tuple[str, str], SqliteLedger] = {}
@@ -116,7 +125,8 @@ class EmbeddedInvoker:
         """The ledger of (channel, chaincode), opened on first use.
 
         Raises:
-            InvocationError: invalid names (INVALID_ARGUMENT) or the invoker is closed (UNAVAILABLE).
+            InvocationError: invalid names (INVALID_ARGUMENT), the invoker is closed (UNAVAILABLE) or
+                ``max_ledgers`` are open already (RESOURCE_EXHAUSTED).
         """
         channel, chaincode = self._ledger_key(channel, chaincode)
         ledger = self._ledgers.get((channel, chaincode))
@@ -130,9 +140,17 @@ class EmbeddedInvoker:
                 raise InvocationError(grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down")
             ledger = self._ledgers.get((channel, chaincode))
             if ledger is None:
+                if self.max_ledgers is not None and len(self._ledgers) >= self.max_ledgers:
+                    raise InvocationError(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f'cannot open a ledger for channel "{channel}", chaincode "{chaincode}": '
+                        f"{self.max_ledgers} ledgers are open, the most --max-ledgers allows without a channel "
+                        "configuration; raise --max-ledgers, or list the channels in a 'channels:' configuration",
+                    )
                 path = self.data_dir / channel / f"{chaincode}.sqlite"
                 logger.info("opening ledger of channel %s, chaincode %s at %s", channel, chaincode, path)
-                ledger = SqliteLedger(path, channel, synchronous=self.synchronous, chaincode=chaincode)
+                ledger = SqliteLedger(path, channel, synchronous=self.synchronous, chaincode=chaincode,
+                                      cache_bytes=self.cache_bytes, event_cache_bytes=self.event_cache_bytes)
                 self._ledgers[(channel, chaincode)] = ledger
         return ledger
 
@@ -144,8 +162,13 @@ class EmbeddedInvoker:
         """
         for path in sorted(self.data_dir.glob("*/*.sqlite")):
             channel, chaincode = path.parent.name, path.stem
-            if invalid_names(channel, chaincode) is None:
+            if invalid_names(channel, chaincode) is not None:
+                continue
+            try:
                 self.ledger(channel, chaincode)
+            except InvocationError as exc:  # past --max-ledgers: the rest open at their first call, if ever
+                logger.warning("not opening the other ledgers of %s at start: %s", self.data_dir, exc.message)
+                return
 
     def _ledger_key(self, channel: str, chaincode: str) -> tuple[str, str]:
         return channel, chaincode or self.default_chaincodes.get(channel, DEFAULT_CHAINCODE)

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,7 +24,7 @@ from google.protobuf import timestamp_pb2
 
 from orchestrator.api import common_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError
-from orchestrator.shared.store.documents import DEFAULT_PAGE_SIZE
+from orchestrator.shared.store.documents import DEFAULT_MAX_RESPONSE_BYTES, PageRequest, message_bytes, take_page
 from orchestrator.shared.store.transaction import decode_event_records
 
 # Every event is one row plus one entry per index: the two indexes serve the queries backends
@@ -45,8 +45,8 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (ts_ns, id);
 CREATE INDEX IF NOT EXISTS events_by_asset ON events (asset_key, ts_ns, id);
 """
 
-#: Events kept in memory for followers, newest last (about 1 kB each).
-RECENT_EVENTS: Final = 4096
+#: Bytes of recent events kept in memory for followers by default.
+RECENT_EVENTS_BYTES: Final = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,13 @@ class EventLog:
 
     ``flush`` (the embedded ledger's) commits acknowledged calls that are still in its redo
     log before the log is read from SQLite. Followers rarely need that: the events of the
-    latest calls are kept in memory (:data:`RECENT_EVENTS` of them), as the writer reported
-    them, and served from there.
+    latest calls are kept in memory (``cache_bytes`` of them, :data:`RECENT_EVENTS_BYTES` by
+    default), as the writer reported them, and served from there.
     """
 
     def __init__(
         self, path: str, channel: str, *, flush: Callable[[], None] | None = None, last_seq: int | None = None,
-        on_error: Callable[[sqlite3.Error], BaseException] | None = None,
+        on_error: Callable[[sqlite3.Error], BaseException] | None = None, cache_bytes: int | None = None,
     ) -> None:
         self.path = path
         self.channel = channel
@@ -104,7 +104,9 @@ class EventLog:
         self._local = threading.local()
         self._changed = threading.Condition()
         self._last_seq = self._max_seq() if last_seq is None else last_seq
-        self._recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_EVENTS)  # (seq, event), ends at _last_seq
+        self._recent: deque[tuple[int, bytes]] = deque()  # (seq, event), ends at _last_seq
+        self._recent_bytes = 0
+        self._cache_bytes = RECENT_EVENTS_BYTES if cache_bytes is None else cache_bytes
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
@@ -144,11 +146,16 @@ class EventLog:
         without them the newest position is read from the store.
         """
         with self._changed:
+            recent = self._recent
             if recorded and recorded[0][0] == self._last_seq + 1:
-                self._recent.extend(recorded)
+                recent.extend(recorded)
+                self._recent_bytes += sum(len(raw) for _, raw in recorded)
+                while self._recent_bytes > self._cache_bytes and recent:
+                    self._recent_bytes -= len(recent.popleft()[1])
                 self._last_seq = recorded[-1][0]
             else:
-                self._recent.clear()
+                recent.clear()
+                self._recent_bytes = 0
                 self._last_seq = self._max_seq()
             self._changed.notify_all()
 
@@ -157,6 +164,12 @@ class EventLog:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of the recent events kept in memory."""
+        with self._changed:
+            return sum(len(raw) for _, raw in self._recent)
 
     @property
     def closed(self) -> bool:
@@ -174,23 +187,25 @@ class EventLog:
         event.channel = self.channel  # EVT-3
         return event
 
-    def after(self, seq: int, limit: int = 500) -> list[LoggedEvent]:
-        """Events after position ``seq``, in ledger order."""
+    def after(self, seq: int, limit: int = 500, max_bytes: int | None = None) -> list[LoggedEvent]:
+        """Events after position ``seq``, in ledger order: ``limit`` at most, and ``max_bytes`` (at least one)."""
         with self._changed:
             recent = self._recent
             if recent and recent[0][0] <= seq + 1:  # the recent events reach back to seq: no read
                 first = seq + 1 - recent[0][0]
-                return [LoggedEvent(s, self._event(raw)) for s, raw in itertools.islice(recent, first, first + limit)]
+                rows = list(_within(itertools.islice(recent, first, first + limit), max_bytes))
+                return [LoggedEvent(s, self._event(raw)) for s, raw in rows]
         rows = self._read("SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
-        return [LoggedEvent(row[0], self._event(row[1])) for row in rows]
+        return [LoggedEvent(s, self._event(raw)) for s, raw in _within(rows, max_bytes)]
 
     def position_of(self, event_id: str) -> int | None:
         """Ledger position of an event id, or ``None`` when unknown."""
         rows = self._read("SELECT seq FROM events WHERE id = ?", (event_id,))
         return int(rows[0][0]) if rows else None
 
-    def query(self, param: event_pb2.QueryEventsParam) -> event_pb2.QueryEventsResponse:
-        """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2)."""
+    def query(self, param: event_pb2.QueryEventsParam, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+              ) -> event_pb2.QueryEventsResponse:
+        """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2) within ``max_bytes``."""
         descending = param.sort == common_pb2.DESCENDING
         where, args = _filter_clause(param.filter)
         if param.page_token:
@@ -199,15 +214,27 @@ class EventLog:
             where.append(f"(ts_ns {op} ? OR (ts_ns = ? AND id {op}= ?))")
             args += [ts_ns, ts_ns, event_id]
         direction = "DESC" if descending else "ASC"
-        size = param.page_size or DEFAULT_PAGE_SIZE
+        page = PageRequest(param.page_token, param.page_size, max_bytes)
+        size = page.effective_size
         sql = (
             "SELECT ts_ns, id, payload FROM events"
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" ORDER BY ts_ns {direction}, id {direction} LIMIT ?"
         )
         rows = self._read(sql, [*args, size + 1])
-        token = _encode_cursor(rows[size][0], rows[size][1]) if len(rows) > size else ""
-        return event_pb2.QueryEventsResponse(events=[self._event(r[2]) for r in rows[:size]], next_page_token=token)
+        candidates = ((self._event(payload), (ts_ns, event_id)) for ts_ns, event_id, payload in rows)
+        events, token = take_page(candidates, page, message_bytes, lambda cursor: _encode_cursor(*cursor))
+        return event_pb2.QueryEventsResponse(events=events, next_page_token=token)
+
+
+def _within(rows: Iterable[tuple[int, bytes]], max_bytes: int | None) -> Iterator[tuple[int, bytes]]:
+    """The first ``rows`` (position, serialized event) whose events fit in ``max_bytes``, at least one."""
+    used = 0
+    for row in rows:
+        used += len(row[1])
+        if max_bytes is not None and used > max_bytes and used > len(row[1]):
+            return
+        yield row
 
 
 def _filter_clause(flt: event_pb2.EventQueryFilter) -> tuple[list[str], list[object]]:

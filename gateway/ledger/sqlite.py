@@ -60,8 +60,10 @@ GROUP_CALLS: Final = 256
 GROUP_WRITES: Final = 4096
 #: ... or when its first call is this many seconds old.
 GROUP_AGE: Final = 0.2
-#: Committed values the writer keeps in memory at most (about 1 kB each for tasks).
-CACHE_ENTRIES: Final = 20_000
+#: Bytes of committed values the writer keeps in memory by default (emptied when full).
+CACHE_BYTES: Final = 32 * 1024 * 1024
+#: What a cached entry costs beyond its key and value (dict slot, two bytes objects).
+_ENTRY_OVERHEAD: Final = 100
 #: WAL frames (4 kB pages, so 64 MB) past which the WAL is started over after a checkpoint.
 WAL_RESTART_FRAMES: Final = 16_384
 #: The redo log is emptied after a commit once it is this long.
@@ -92,6 +94,7 @@ class SqliteWorldState:
 
     ``cache`` (writers only) holds committed values already read or written by earlier calls:
     every write of the ledger goes through its writer, which keeps the cache current.
+    ``cached_bytes`` counts what this call added to it.
     """
 
     def __init__(self, conn: sqlite3.Connection, info: TxInfo, cache: dict[str, bytes | None] | None = None) -> None:
@@ -100,6 +103,7 @@ class SqliteWorldState:
         self._cache = cache
         self.writes: dict[str, bytes | None] = {}
         self.event: tuple[str, bytes] | None = None
+        self.cached_bytes = 0
 
     @property
     def info(self) -> TxInfo:
@@ -112,6 +116,7 @@ class SqliteWorldState:
         value = cache.get(key, _UNKNOWN)
         if value is _UNKNOWN:
             value = cache[key] = self._read(key)
+            self.cached_bytes += _cost(key, value)
         return value  # type: ignore[return-value]  # not _UNKNOWN any more: a value or None
 
     def get_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -120,7 +125,9 @@ class SqliteWorldState:
             return self._read_multiple(keys)
         missing = [key for key in dict.fromkeys(keys) if key not in cache]
         if missing:
-            cache.update(zip(missing, self._read_multiple(missing), strict=True))
+            values = self._read_multiple(missing)
+            cache.update(zip(missing, values, strict=True))
+            self.cached_bytes += sum(map(_cost, missing, values))
         return [cache[key] for key in keys]
 
     def _read_multiple(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -196,7 +203,10 @@ class SqliteLedger:
     until an operator repairs it with ``orchestrator-ledger``.
     """
 
-    def __init__(self, path: Path, channel: str, *, synchronous: str = "NORMAL", chaincode: str = "") -> None:
+    def __init__(
+        self, path: Path, channel: str, *, synchronous: str = "NORMAL", chaincode: str = "",
+        cache_bytes: int = CACHE_BYTES, event_cache_bytes: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.channel = channel
         self.chaincode = chaincode
@@ -210,6 +220,8 @@ class SqliteLedger:
         self._group_writes = 0
         self._group_started = 0.0
         self._cache: dict[str, bytes | None] = {}  # committed values, for writers (SqliteWorldState)
+        self._cache_bytes = 0  # what the cache holds, about (see _cost)
+        self._cache_limit = cache_bytes
         self._calls = 0  # number of the last call acknowledged
         self._last_seq = self._last_ts_ns = 0
         self._state = LedgerState.UP
@@ -232,7 +244,7 @@ class SqliteLedger:
                 self._close_files()
                 self._enter_fault(exc)
         self.events = EventLog(str(self.path), channel, flush=self.flush, last_seq=self._last_seq,
-                               on_error=self._storage_error)
+                               on_error=self._storage_error, cache_bytes=event_cache_bytes)
         self._wake = threading.Event()
         self._checkpoint_due = False
         self._stopping = False
@@ -279,19 +291,28 @@ class SqliteLedger:
             info = TxInfo(tx_id or _new_tx_id(creator_msp), ts, creator_msp, self.channel, read_only=False)
             world_state = SqliteWorldState(self._writer, info, self._cache)
             try:
-                result = body(world_state)  # reads only: a failure here leaves nothing to undo
-            except sqlite3.Error as exc:
-                raise self._storage_error(exc) from exc
-            recorded = self._record(world_state)
-            self._cache.update(world_state.writes)  # recorded: these are the committed values now
-            if len(self._cache) > CACHE_ENTRIES:
-                self._cache.clear()
+                try:
+                    result = body(world_state)  # reads only: a failure here leaves nothing to undo
+                except sqlite3.Error as exc:
+                    raise self._storage_error(exc) from exc
+                recorded = self._record(world_state)
+                self._cache.update(world_state.writes)  # recorded: these are the committed values now
+                world_state.cached_bytes += sum(map(_cost, world_state.writes, world_state.writes.values()))
+            finally:
+                self._account_cache(world_state.cached_bytes)
             self._last_ts_ns = max(self._last_ts_ns, ts)
             if recorded:  # under the lock, so that followers hear of events in ledger order
                 self.events.notify_committed(recorded)
         finally:
             self._write_lock.release()
         return result
+
+    def _account_cache(self, added: int) -> None:
+        """Count what a call added to the cache; empty it once past its budget (rewritten keys count twice)."""
+        self._cache_bytes += added
+        if self._cache_bytes > self._cache_limit:
+            self._cache.clear()
+            self._cache_bytes = 0
 
     def run_read(self, body: Callable[[SqliteWorldState], T], *, creator_msp: str, wait: bool = True) -> T:
         """Run ``body`` read-only on a snapshot holding every acknowledged call."""
@@ -526,6 +547,7 @@ class SqliteLedger:
             redo.truncate(self._redo_cut)  # what a failed append left beyond the last acknowledged call
             self._redo_cut = None
         self._cache.clear()
+        self._cache_bytes = 0
         self._group_calls = self._group_writes = 0
         self._calls, replayed = self._replay()
         # Transaction timestamps only ever increase, across restarts too (events sort by them):
@@ -647,6 +669,12 @@ class SqliteLedger:
     # -- inspection --------------------------------------------------------------------
 
     @property
+    def cached_bytes(self) -> int:
+        """What the writer's cache of committed values holds now, counted entry by entry."""
+        with self._write_lock:
+            return sum(map(_cost, self._cache, self._cache.values()))
+
+    @property
     def uncommitted_calls(self) -> int:
         """Acknowledged calls whose group is not committed to SQLite yet (they are in the redo log)."""
         return self._group_calls
@@ -748,6 +776,11 @@ def _event_bounds(conn: sqlite3.Connection) -> tuple[int, int]:
     """Position and timestamp of the latest event (0, 0 when none)."""
     seq, ts_ns = conn.execute("SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(ts_ns), 0) FROM events").fetchone()
     return int(seq), int(ts_ns)
+
+
+def _cost(key: str, value: bytes | None) -> int:
+    """Approximate memory of one cache entry."""
+    return len(key) + (len(value) if value else 0) + _ENTRY_OVERHEAD
 
 
 def _new_tx_id(creator_msp: str) -> str:

@@ -8,10 +8,10 @@ transaction and one overlay. Tests build the bundle on a real SQLite world state
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.shared.services.lazy import lazy
-from orchestrator.shared.store.documents import DocumentStore
+from orchestrator.shared.store.documents import DEFAULT_MAX_RESPONSE_BYTES, DocumentStore, PageRequest
 from orchestrator.shared.store.transaction import Transaction
 
 if TYPE_CHECKING:
@@ -28,12 +28,31 @@ if TYPE_CHECKING:
     from orchestrator.shared.services.performance import PerformanceService
 
 
-class Services:
-    """Every domain service of one transaction."""
+class Paged(Protocol):
+    """A query message: every ``Query*Param`` has these two fields."""
 
-    def __init__(self, tx: Transaction) -> None:
+    @property
+    def page_token(self) -> str: ...
+
+    @property
+    def page_size(self) -> int: ...
+
+
+class Services:
+    """Every domain service of one transaction.
+
+    ``max_response_bytes`` is the caller's response budget (the gateway's ``--max-response-bytes``,
+    carried in the envelope): every page of a listing stays within it.
+    """
+
+    def __init__(self, tx: Transaction, *, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.tx = tx
         self.docs = DocumentStore(tx)
+        self.max_response_bytes = max_response_bytes
+
+    def page_request(self, param: Paged) -> PageRequest:
+        """The page a query asks for, within this call's response budget."""
+        return PageRequest(param.page_token, param.page_size, self.max_response_bytes)
 
     @property
     def requester(self) -> str:

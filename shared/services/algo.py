@@ -8,7 +8,6 @@ from orchestrator.api import algo_pb2, common_pb2, event_pb2
 from orchestrator.shared import permissions
 from orchestrator.shared.errors import conflict, not_found
 from orchestrator.shared.store.algo import KIND, AlgoStore, category_names
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.validation import validate_new_algo
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class AlgoService:
         Raises:
             InvalidAssetError: the page token is not one this query produced (PAGE-3).
         """
-        page = PageRequest(param.page_token, param.page_size)
+        page = self.services.page_request(param)
         names = category_names(param.filter.categories) if param.filter.categories else None
         if param.filter.compute_plan_key:
             algos, token = self.store.page_of_plan(param.filter.compute_plan_key, names, page)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from orchestrator.api import common_pb2, computeplan_pb2, computetask_pb2, event_pb2
 from orchestrator.shared.errors import PermissionDeniedError, UnimplementedError, conflict, not_found
 from orchestrator.shared.store.computeplan import KIND, ComputePlanStore
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.validation import validate_new_compute_plan
 
 if TYPE_CHECKING:
@@ -107,10 +106,9 @@ class ComputePlanService:
         Raises:
             InvalidAssetError: the page token is not one this query produced (PAGE-3).
         """
-        plans, token = self.store.page(param.filter.owner, PageRequest(param.page_token, param.page_size))
-        return computeplan_pb2.QueryPlansResponse(
-            plans=[with_derived_fields(plan, self.counts(plan.key)) for plan in plans], next_page_token=token,
-        )
+        plans, token = self.store.page(param.filter.owner, self.services.page_request(param),
+                                       lambda plan: with_derived_fields(plan, self.counts(plan.key)))
+        return computeplan_pb2.QueryPlansResponse(plans=plans, next_page_token=token)
 
     def apply_plan_action(self, param: computeplan_pb2.ApplyPlanActionParam) -> computeplan_pb2.ApplyPlanActionResponse:
         """Act on a plan: only its owner may, and only cancellation exists (CP-14…CP-16).

@@ -47,7 +47,6 @@ from orchestrator.shared.services.task_states import (
     apply_transition,
 )
 from orchestrator.shared.store.computetask import CATEGORY_NAMES, KIND, STATUS_NAMES, ComputeTaskStore
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.store.indexes import (
     TASK_BY_ALGO,
     TASK_BY_CATEGORY,
@@ -151,7 +150,7 @@ class ComputeTaskService:
         status, category, else all tasks by date); the other filters are checked on each task.
         """
         flt = param.filter
-        page = PageRequest(param.page_token, param.page_size)
+        page = self.services.page_request(param)
         if (
             (flt.status and flt.status not in STATUS_NAMES)
             or (flt.category and flt.category not in CATEGORY_NAMES)
@@ -180,16 +179,12 @@ class ComputeTaskService:
         if flt.category and index is not TASK_BY_CATEGORY:
             checks.append(lambda t: t.category == flt.category)
 
-        accept = None
-        if checks:
-            def accept(attributes: list[str]) -> bool:
-                task = self.get(attributes[-1])
-                return all(check(task) for check in checks)
+        def load(attributes: list[str]) -> ComputeTask | None:
+            task = self.get(attributes[-1])
+            return task if all(check(task) for check in checks) else None
 
-        result = self.store.page(index, prefix, page, accept)
-        return computetask_pb2.QueryTasksResponse(
-            tasks=[self.get(attributes[-1]) for attributes in result.items], next_page_token=result.next_token,
-        )
+        tasks, token = self.store.page(index, prefix, page, load)
+        return computetask_pb2.QueryTasksResponse(tasks=tasks, next_page_token=token)
 
     def apply_task_action(
         self, param: computetask_pb2.ApplyTaskActionParam

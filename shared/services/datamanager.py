@@ -9,7 +9,6 @@ from orchestrator.api import common_pb2, datamanager_pb2, event_pb2
 from orchestrator.shared.errors import PermissionDeniedError, conflict, not_found
 from orchestrator.shared.permissions import make_permission, make_permissions
 from orchestrator.shared.store.datamanager import KIND, DataManagerStore
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.validation import validate_new_data_manager
 
 if TYPE_CHECKING:
@@ -73,7 +72,7 @@ class DataManagerService:
         Raises:
             InvalidAssetError: the page token is not one this query produced (PAGE-3).
         """
-        managers, token = self.store.page(PageRequest(param.page_token, param.page_size))
+        managers, token = self.store.page(self.services.page_request(param))
         return datamanager_pb2.QueryDataManagersResponse(data_managers=managers, next_page_token=token)
 
     def get(self, key: str) -> datamanager_pb2.DataManager:

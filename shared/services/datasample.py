@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from orchestrator.api import common_pb2, datasample_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError, PermissionDeniedError, conflict, not_found
 from orchestrator.shared.store.datasample import KIND, DataSampleStore
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.validation import validate_new_data_sample, validate_update_data_samples
 
 if TYPE_CHECKING:
@@ -107,7 +106,7 @@ class DataSampleService:
         Raises:
             InvalidAssetError: the page token is not one this query produced (PAGE-3).
         """
-        page = PageRequest(param.page_token, param.page_size)
+        page = self.services.page_request(param)
         if param.filter.keys:
             samples, token = self.store.page_of_keys(param.filter.keys, page)
         else:

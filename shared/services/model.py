@@ -18,7 +18,6 @@ from orchestrator.shared.errors import (
 )
 from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.services.task_states import DOING, TRANSITION_DONE, is_terminal
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.store.model import CATEGORY_NAMES, KIND, ModelStore
 from orchestrator.shared.validation import validate_new_model
 
@@ -133,7 +132,7 @@ class ModelService:
 
     def query_models(self, param: model_pb2.QueryModelsParam) -> model_pb2.QueryModelsResponse:
         """Models of one category (all when 0), by creation date then key (MODEL-9)."""
-        models, token = self.store.page(param.category, PageRequest(param.page_token, param.page_size))
+        models, token = self.store.page(param.category, self.services.page_request(param))
         return model_pb2.QueryModelsResponse(models=models, next_page_token=token)
 
     def get_compute_task_output_models(

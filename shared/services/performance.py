@@ -8,7 +8,6 @@ from orchestrator.api import algo_pb2, common_pb2, computetask_pb2, event_pb2, p
 from orchestrator.shared.errors import BadRequestError, InvalidAssetError, PermissionDeniedError, conflict
 from orchestrator.shared.services.lazy import lazy
 from orchestrator.shared.services.task_states import DOING, TRANSITION_DONE
-from orchestrator.shared.store.documents import PageRequest
 from orchestrator.shared.store.performance import KIND, PerformanceStore, performance_key
 from orchestrator.shared.validation import validate_new_performance
 
@@ -71,6 +70,6 @@ class PerformanceService:
         """Performances matching the non-empty filters, by creation date, metric desc, task desc (PERF-12)."""
         flt = param.filter
         items, token = self.store.page(
-            flt.compute_task_key, flt.metric_key, PageRequest(param.page_token, param.page_size)
+            flt.compute_task_key, flt.metric_key, self.services.page_request(param)
         )
         return performance_pb2.QueryPerformancesResponse(Performances=items, next_page_token=token)

@@ -45,13 +45,12 @@ class AlgoStore:
 
     def page(self, page: PageRequest) -> tuple[list[algo_pb2.Algo], str]:
         """One page of every algo, in PAGE-4 order."""
-        index_page = self.docs.index_page(ALGO_BY_DATE, [], page)
-        return [self._must_load(key) for _, key in index_page.items], index_page.next_token
+        return self.docs.index_page(ALGO_BY_DATE, [], page, lambda attributes: self._must_load(attributes[1]))
 
     def page_by_categories(self, names: list[str], page: PageRequest) -> tuple[list[algo_pb2.Algo], str]:
         """One page of the algos of the given categories (enum names), in PAGE-4 order."""
-        positions, token = merged_index_page(self.docs, ALGO_BY_CATEGORY, [[name] for name in names], page)
-        return [self._must_load(p.key) for p in positions], token
+        return merged_index_page(self.docs, ALGO_BY_CATEGORY, [[name] for name in names], page,
+                                 lambda p: self._must_load(p.key))
 
     def page_of_plan(self, plan_key: str, names: list[str] | None, page: PageRequest
                      ) -> tuple[list[algo_pb2.Algo], str]:

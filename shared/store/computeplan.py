@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from orchestrator.api import computeplan_pb2, computetask_pb2
@@ -31,21 +32,29 @@ class ComputePlanStore:
         self.docs.add_index(PLAN_BY_DATE, [date, plan.key])
         self.docs.add_index(PLAN_BY_OWNER, [plan.owner, date, plan.key])
 
-    def page(self, owner: str, page: PageRequest) -> tuple[list[computeplan_pb2.ComputePlan], str]:
-        """One page of the plans, of one owner when ``owner`` is non-empty (CP-13), in PAGE-4 order."""
+    def page(
+        self, owner: str, page: PageRequest,
+        complete: Callable[[computeplan_pb2.ComputePlan], computeplan_pb2.ComputePlan] = lambda plan: plan,
+    ) -> tuple[list[computeplan_pb2.ComputePlan], str]:
+        """One page of the plans, of one owner when ``owner`` is non-empty (CP-13), in PAGE-4 order.
+
+        ``complete`` gives each stored plan its final form (derived fields) before it is measured
+        against the page's byte budget.
+        """
         if owner:
             if not is_attribute(owner):
                 return [], ""
-            index_page = self.docs.index_page(PLAN_BY_OWNER, [owner], page)
+            index, prefix = PLAN_BY_OWNER, [owner]
         else:
-            index_page = self.docs.index_page(PLAN_BY_DATE, [], page)
-        plans = []
-        for _, key in index_page.items:
-            plan = self.load(key)
+            index, prefix = PLAN_BY_DATE, []
+
+        def load(attributes: list[str]) -> computeplan_pb2.ComputePlan:
+            plan = self.load(attributes[-1])
             if plan is None:
-                raise InternalError(f"computeplan index names {key!r}, which is not stored")
-            plans.append(plan)
-        return plans, index_page.next_token
+                raise InternalError(f"computeplan index names {attributes[-1]!r}, which is not stored")
+            return complete(plan)
+
+        return self.docs.index_page(index, prefix, page, load)
 
     def task_counts(self, plan_key: str) -> dict[int, int]:
         """Number of the plan's tasks in each task status, every status present (CP-10).

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Final
 
 from orchestrator.api import computetask_pb2
-from orchestrator.shared.store.documents import DocumentStore, IndexPage, PageRequest
+from orchestrator.shared.store.documents import DocumentStore, PageRequest
 from orchestrator.shared.store.indexes import (
     ALGO_OF_PLAN,
     TASK_BY_ALGO,
@@ -77,10 +77,14 @@ class ComputeTaskStore:
         return [attributes[1] for attributes in self.docs.index_entries(TASK_BY_PLAN, [plan_key])]
 
     def page(
-        self, index: str, prefix: list[str], page: PageRequest, accept: Callable[[list[str]], bool] | None = None
-    ) -> IndexPage:
-        """One page of an index whose attributes after ``prefix`` end with ``date, key`` (TASK-50)."""
-        return self.docs.index_page(index, prefix, page, accept)
+        self, index: str, prefix: list[str], page: PageRequest,
+        load: Callable[[list[str]], computetask_pb2.ComputeTask | None],
+    ) -> tuple[list[computetask_pb2.ComputeTask], str]:
+        """One page of an index whose attributes after ``prefix`` end with ``date, key`` (TASK-50).
+
+        ``load(attributes)`` gives the task of an entry, or ``None`` when a filter leaves it out.
+        """
+        return self.docs.index_page(index, prefix, page, load)
 
     # -- writes ------------------------------------------------------------------------
 

@@ -31,11 +31,10 @@ class DataManagerStore:
 
     def page(self, page: PageRequest) -> tuple[list[datamanager_pb2.DataManager], str]:
         """One page of every data manager, in PAGE-4 order."""
-        index_page = self.docs.index_page(DATAMANAGER_BY_DATE, [], page)
-        managers = []
-        for _, key in index_page.items:
-            data_manager = self.load(key)
-            if data_manager is None:
-                raise InternalError(f"datamanager index names {key!r}, which is not stored")
-            managers.append(data_manager)
-        return managers, index_page.next_token
+        return self.docs.index_page(DATAMANAGER_BY_DATE, [], page, lambda attributes: self._must_load(attributes[1]))
+
+    def _must_load(self, key: str) -> datamanager_pb2.DataManager:
+        data_manager = self.load(key)
+        if data_manager is None:
+            raise InternalError(f"datamanager index names {key!r}, which is not stored")
+        return data_manager

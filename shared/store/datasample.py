@@ -63,8 +63,7 @@ class DataSampleStore:
 
     def page(self, page: PageRequest) -> tuple[list[datasample_pb2.DataSample], str]:
         """One page of every sample, in PAGE-4 order."""
-        index_page = self.docs.index_page(DATASAMPLE_BY_DATE, [], page)
-        return [self._must_load(key) for _, key in index_page.items], index_page.next_token
+        return self.docs.index_page(DATASAMPLE_BY_DATE, [], page, lambda attributes: self._must_load(attributes[1]))
 
     def page_of_keys(self, keys: Iterable[str], page: PageRequest) -> tuple[list[datasample_pb2.DataSample], str]:
         """One page of the stored samples among ``keys`` (unknown keys ignored, DS-11), in PAGE-4 order."""

@@ -3,6 +3,12 @@
 Per-asset stores (``store/<asset>.py``) are thin: they name their kinds and indexes and
 call this. Values are deterministic binary protobuf (byte-identical on every endorser).
 Every query is a partial composite-key scan whose cost grows with the answer, not the ledger.
+
+Every page of every listing is cut by :func:`take_page`: at most ``page_size`` items
+(:data:`MAX_PAGE_SIZE` at most), and never more bytes than the response budget the caller
+carries (``PageRequest.max_bytes``, the gateway's ``--max-response-bytes``), so that a page
+fits in what backends accept (gRPC's default receive limit is 4 MiB). A page holds at least
+one item, whatever its size: paging always moves forward.
 """
 
 from __future__ import annotations
@@ -20,30 +26,87 @@ from orchestrator.shared.store.keys import composite_key, document_key, partial_
 from orchestrator.shared.store.transaction import Transaction
 
 M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+C = TypeVar("C")
 
 DEFAULT_PAGE_SIZE: Final = 50  # PAGE-1
+#: Largest page: a larger ``page_size`` (2^32 - 1 is what a negative size reads as) asks for this
+#: many; upstream's backends ask for 5,000 tasks at once.
+MAX_PAGE_SIZE: Final = 10_000
+#: Response budget when the caller gives none: gRPC's default receive limit.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
+#: Bytes of a length-delimited field's tag (field numbers up to 2047), over-counted for the smaller ones.
+_TAG_BYTES: Final = 2
 _INDEX_VALUE: Final = b"\x00"
 _SCAN_CHUNK: Final = 500
 
 
 @dataclass(frozen=True)
 class PageRequest:
-    """``page_token``/``page_size`` of a query; a size of 0 means the default (PAGE-1)."""
+    """``page_token``/``page_size`` of a query and the response budget in bytes.
+
+    A size of 0 means the default (PAGE-1); a size above :data:`MAX_PAGE_SIZE` means that maximum.
+    """
 
     token: str = ""
     size: int = 0
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def effective_size(self) -> int:
-        return self.size or DEFAULT_PAGE_SIZE
+        return min(self.size, MAX_PAGE_SIZE) if self.size > 0 else DEFAULT_PAGE_SIZE
 
 
-@dataclass(frozen=True)
-class IndexPage:
-    """Attributes of the index entries of one page and the token of the next ("" when none, PAGE-2)."""
+def field_bytes(size: int) -> int:
+    """Encoded bytes of a length-delimited field (a message in a repeated field, a string) of ``size`` bytes."""
+    varint = 1
+    while size >= 0x80 << (7 * (varint - 1)):
+        varint += 1
+    return _TAG_BYTES + varint + size
 
-    items: list[list[str]]
-    next_token: str
+
+def take_page(candidates: Iterable[tuple[T, C]], page: PageRequest, size_of: Callable[[T], int],
+              token_of: Callable[[C], str]) -> tuple[list[T], str]:
+    """The page: the first ``candidates`` within the page size and the byte budget, and the next token.
+
+    ``candidates`` are ``(item, cursor)`` in listing order, lazily produced; ``token_of(cursor)``
+    is the token resuming the listing at that item (built only where a page ends).
+    ``size_of(item)`` is the item's encoded size. The page
+    stops before the item that would bring the response (items and ``next_page_token``) past
+    ``page.max_bytes``, or once it holds ``page.effective_size`` items; it holds at least one.
+    The token is non-empty if and only if one more item exists (PAGE-2): one candidate past the
+    page is looked at.
+    """
+    wanted = page.effective_size
+    items: list[T] = []
+    cursors: list[C] = []
+    sizes: list[int] = []
+    used = 0
+    for item, cursor in candidates:
+        if len(items) == wanted:
+            next_cursor = cursor
+            break
+        size = field_bytes(size_of(item))
+        if items and used + size > page.max_bytes:
+            next_cursor = cursor
+            break
+        items.append(item)
+        cursors.append(cursor)
+        sizes.append(size)
+        used += size
+    else:
+        return items, ""
+    next_token = token_of(next_cursor)
+    while len(items) > 1 and used + field_bytes(len(next_token.encode("utf-8"))) > page.max_bytes:
+        items.pop()  # the token needs the room: the page ends one item earlier
+        used -= sizes.pop()
+        next_token = token_of(cursors.pop())
+    return items, next_token
+
+
+def message_bytes(message: Message) -> int:
+    """``size_of`` for protobuf items."""
+    return message.ByteSize()
 
 
 def encode_token(key: str) -> str:
@@ -116,27 +179,27 @@ class DocumentStore:
         object_type: str,
         prefix: Sequence[str],
         page: PageRequest,
-        accept: Callable[[list[str]], bool] | None = None,
-    ) -> IndexPage:
-        """One page of index entries under ``prefix`` (optionally filtered), in key order.
+        load: Callable[[list[str]], M | None],
+    ) -> tuple[list[M], str]:
+        """One page of the documents an index lists under ``prefix``, in key order, cut by :func:`take_page`.
 
-        The token is non-empty if and only if one more accepted entry exists (PAGE-2): the
-        helper looks one entry ahead, so a last page that is exactly full ends the listing.
+        ``load(attributes)`` gives the document of an index entry (its attributes after
+        ``prefix``), or ``None`` to leave the entry out (a filter).
         """
         start, end = partial_key_range(object_type, prefix)
         bookmark = decode_token(page.token, start, end) if page.token else ""
-        wanted = page.effective_size
+        chunk_size = max(_SCAN_CHUNK, page.effective_size + 1)
         skip = len(prefix)
-        items: list[list[str]] = []
-        while True:
-            chunk = self.tx.scan_page(start, end, max(_SCAN_CHUNK, wanted + 1), bookmark)
-            for key, _ in chunk.entries:
-                attributes = split_composite_key(key)[1][skip:]
-                if accept is not None and not accept(attributes):
-                    continue
-                if len(items) == wanted:
-                    return IndexPage(items, encode_token(key))
-                items.append(attributes)
-            if not chunk.bookmark:
-                return IndexPage(items, "")
-            bookmark = chunk.bookmark
+
+        def candidates(bookmark: str) -> Iterator[tuple[M, str]]:
+            while True:
+                chunk = self.tx.scan_page(start, end, chunk_size, bookmark)
+                for key, _ in chunk.entries:
+                    item = load(split_composite_key(key)[1][skip:])
+                    if item is not None:
+                        yield item, key
+                if not chunk.bookmark:
+                    return
+                bookmark = chunk.bookmark
+
+        return take_page(candidates(bookmark), page, message_bytes, encode_token)

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
+from google.protobuf.message import Message
+
 from orchestrator.shared.errors import InvalidAssetError
-from orchestrator.shared.store.documents import DocumentStore, PageRequest
+from orchestrator.shared.store.documents import DocumentStore, PageRequest, message_bytes, take_page
 from orchestrator.shared.store.keys import (
     COMPOSITE_NS,
     MAX_UNICODE_RUNE,
@@ -27,7 +29,7 @@ from orchestrator.shared.store.keys import (
     split_composite_key,
 )
 
-T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 _DATE_WIDTH: Final = len(sortable_time(0))
 
@@ -69,38 +71,34 @@ def is_attribute(value: str) -> bool:
     return COMPOSITE_NS not in value and MAX_UNICODE_RUNE not in value
 
 
-def page_of_sorted(items: Sequence[T], position_of: Callable[[T], Position], page: PageRequest
-                   ) -> tuple[list[T], str]:
-    """One page of ``items`` (already in PAGE-4 order) starting at the token's position."""
+def page_of_sorted(items: Sequence[M], position_of: Callable[[M], Position], page: PageRequest
+                   ) -> tuple[list[M], str]:
+    """One page of ``items`` (already in PAGE-4 order) starting at the token's position (cut by ``take_page``)."""
     start = decode_position(page.token) if page.token else None
-    remaining = [item for item in items if start is None or position_of(item) >= start]
-    wanted = page.effective_size
-    if len(remaining) > wanted:
-        return remaining[:wanted], encode_position(position_of(remaining[wanted]))
-    return remaining, ""
+    candidates = ((item, position_of(item)) for item in items if start is None or position_of(item) >= start)
+    return take_page(candidates, page, message_bytes, encode_position)
 
 
 def merged_index_page(
-    docs: DocumentStore, object_type: str, prefixes: Sequence[Sequence[str]], page: PageRequest
-) -> tuple[list[Position], str]:
-    """One page of the union of several index ranges whose last two attributes are date and key.
+    docs: DocumentStore, object_type: str, prefixes: Sequence[Sequence[str]], page: PageRequest,
+    load: Callable[[Position], M],
+) -> tuple[list[M], str]:
+    """One page of the documents (``load``) of the union of several index ranges ending with date and key.
 
     Each range is scanned lazily from the token's position and the scans are merged, so the
     cost is the page size times the number of ranges, whatever the ledger holds.
     """
     start = decode_position(page.token) if page.token else None
     scans = [_positions(docs, object_type, prefix, start) for prefix in prefixes]
-    wanted = page.effective_size
-    positions: list[Position] = []
-    previous: Position | None = None
-    for position in heapq.merge(*scans):
-        if position == previous:
-            continue
-        previous = position
-        if len(positions) == wanted:
-            return positions, encode_position(position)
-        positions.append(position)
-    return positions, ""
+
+    def candidates() -> Iterator[tuple[M, Position]]:
+        previous: Position | None = None
+        for position in heapq.merge(*scans):
+            if position != previous:
+                previous = position
+                yield load(position), position
+
+    return take_page(candidates(), page, message_bytes, encode_position)
 
 
 def _positions(docs: DocumentStore, object_type: str, prefix: Sequence[str], start: Position | None

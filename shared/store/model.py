@@ -6,7 +6,7 @@ from typing import Final
 
 from orchestrator.api import model_pb2
 from orchestrator.shared.errors import InternalError
-from orchestrator.shared.store.documents import DocumentStore, IndexPage, PageRequest
+from orchestrator.shared.store.documents import DocumentStore, PageRequest
 from orchestrator.shared.store.indexes import MODEL_BY_CATEGORY, MODEL_BY_DATE, MODEL_BY_TASK
 from orchestrator.shared.store.keys import sortable_time
 from orchestrator.shared.store.listing import is_attribute
@@ -53,14 +53,13 @@ class ModelStore:
 
     def page(self, category: int, page: PageRequest) -> tuple[list[model_pb2.Model], str]:
         """One page of models, of one category unless 0, by creation date then key (MODEL-9)."""
-        result: IndexPage
         if category and category not in CATEGORY_NAMES:
             return [], ""  # PAGE-7: an unknown value matches nothing
         if category:
-            result = self.docs.index_page(MODEL_BY_CATEGORY, [CATEGORY_NAMES[category]], page)
+            index, prefix = MODEL_BY_CATEGORY, [CATEGORY_NAMES[category]]
         else:
-            result = self.docs.index_page(MODEL_BY_DATE, [], page)
-        return [self._load(attributes[-1]) for attributes in result.items], result.next_token
+            index, prefix = MODEL_BY_DATE, []
+        return self.docs.index_page(index, prefix, page, lambda attributes: self._load(attributes[-1]))
 
     def _load(self, key: str) -> model_pb2.Model:
         model = self.get(key)

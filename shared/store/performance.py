@@ -60,15 +60,14 @@ class PerformanceStore:
             index, prefix = PERFORMANCE_BY_METRIC, [metric_key]
         else:
             index, prefix = PERFORMANCE_BY_DATE, []
-        accept = None
-        if task_key and metric_key:
-            wanted = descending(metric_key)
+        wanted = descending(metric_key) if task_key and metric_key else None
 
-            def accept(attributes: list[str]) -> bool:
-                return attributes[1] == wanted
+        def load(attributes: list[str]) -> performance_pb2.Performance | None:
+            if wanted is not None and attributes[1] != wanted:
+                return None
+            return self._load(descending(attributes[2]), descending(attributes[1]))
 
-        result = self.docs.index_page(index, prefix, page, accept)
-        return [self._load(descending(a[2]), descending(a[1])) for a in result.items], result.next_token
+        return self.docs.index_page(index, prefix, page, load)
 
     def _load(self, task_key: str, metric_key: str) -> performance_pb2.Performance:
         key = performance_key(task_key, metric_key)

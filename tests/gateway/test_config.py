@@ -125,3 +125,27 @@ def test_fabric_mode_defaults_to_enough_workers_to_wait_for_commits() -> None:
     assert load_config([], {}).workers == 8
     assert load_config(["--mode", "fabric"], {}).workers == 128
     assert load_config(["--mode", "fabric", "--workers", "16"], {}).workers == 16
+
+
+def test_resource_budgets_have_defaults_that_fit_the_charts_memory_limit_and_variables() -> None:
+    config = load_config([], {})
+    mib = 1024 * 1024
+    assert (config.max_ledgers, config.max_response_bytes, config.subscriber_buffer_bytes,
+            config.ledger_cache_bytes, config.event_cache_bytes) == (8, 4 * mib, 8 * mib, 32 * mib, 4 * mib)
+    environ = {"ORCHESTRATOR_MAX_LEDGERS": "3", "ORCHESTRATOR_MAX_RESPONSE_BYTES": "1MiB",
+               "ORCHESTRATOR_SUBSCRIBER_BUFFER_BYTES": "2MiB", "ORCHESTRATOR_LEDGER_CACHE_BYTES": "16MiB",
+               "ORCHESTRATOR_EVENT_CACHE_BYTES": "512KiB"}
+    config = load_config([], environ)
+    assert (config.max_ledgers, config.max_response_bytes, config.subscriber_buffer_bytes,
+            config.ledger_cache_bytes, config.event_cache_bytes) == (3, mib, 2 * mib, 16 * mib, 512 * 1024)
+
+
+def test_the_deprecated_event_buffer_count_still_sets_the_subscriber_budget() -> None:
+    assert load_config(["--event-buffer", "100"], {}).subscriber_buffer_bytes == 100 * 4096
+    assert load_config(["--event-buffer", "100", "--subscriber-buffer-bytes", "1MiB"], {}
+                       ).subscriber_buffer_bytes == 1024 * 1024
+
+
+def test_a_page_budget_larger_than_what_grpc_sends_is_refused() -> None:
+    with pytest.raises(ConfigError, match="--max-response-bytes"):
+        load_config(["--max-response-bytes", "8MiB", "--max-response-size", "4MiB"], {})

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
 
 from orchestrator.api import common_pb2, datasample_pb2, event_pb2
-from orchestrator.gateway.server import GatewayThread
 from orchestrator.shared.functions import BY_NAME
 from tests import builders as b
-from tests.client import GatewayClient, connected, running_gateway
+from tests.client import GatewayClient
 from tests.e2e import steps
 
 STREAM_TIMEOUT = 60.0  # a stream that misses an event fails the test instead of hanging it
@@ -107,29 +105,6 @@ def test_any_number_of_subscribers_receive_every_event(client: GatewayClient) ->
     for stream in streams:
         assert _take(stream, 20) == expected
         stream.cancel()
-
-
-@pytest.fixture
-def small_buffer(tmp_path: Path) -> Iterator[tuple[GatewayThread, GatewayClient]]:
-    with running_gateway(tmp_path / "small", event_buffer=10) as gateway, connected(gateway.address) as channel:
-        yield gateway, GatewayClient(channel).register()
-
-
-def test_a_slow_subscriber_never_blocks_writers_and_catches_up_from_the_store(
-    small_buffer: tuple[GatewayThread, GatewayClient]
-) -> None:
-    gateway, client = small_buffer
-    steps.register_data_manager(client)
-    stream = client.subscribe(timeout=STREAM_TIMEOUT)
-    seen = _take(stream, 2)  # live now, and not reading while the writes happen
-    for batch in range(6):
-        _samples(client, f"b{batch}-", 100)  # 600 events, 60 times the subscriber's buffer: writers go on
-    seen += _take(stream, 600)
-    stream.cancel()
-    assert seen == _ledger_ids(client)
-    catch_ups = gateway.gateway.metrics.registry.get_sample_value(
-        "orchestrator_event_stream_catch_ups_total", {"channel": "mychannel"})
-    assert catch_ups is not None and catch_ups >= 1
 
 
 def test_subscribing_mid_load_and_reconnecting_from_the_last_seen_id_gives_every_event_once(

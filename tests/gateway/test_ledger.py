@@ -151,19 +151,19 @@ def test_followers_get_the_latest_events_before_their_group_commits(net: Network
 def test_followers_behind_the_events_in_memory_read_the_store_with_every_acknowledged_call(
     tmp_path: Path, no_commit_on_its_own: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(eventlog, "RECENT_EVENTS", 3)
+    monkeypatch.setattr(eventlog, "RECENT_EVENTS_BYTES", 1500)  # a few events
     net = Network(tmp_path).with_orgs_registered()
     try:
         log = net.ledger.events
         registered = len(log.after(0, 10_000))
-        b.register_task_assets(net.org1)  # more than 3 events
+        b.register_task_assets(net.org1)  # more events than fit in memory
         assert net.ledger.uncommitted_calls > 0
         every = log.after(registered, 10_000)  # older than the 3 in memory: read from SQLite
         assert net.ledger.uncommitted_calls == 0
         assert len(every) > 3
         assert [e.seq for e in every] == list(range(registered + 1, registered + len(every) + 1))
         assert every[-1].event.asset_key == b.key("cp")
-        assert log.after(every[-4].seq, 10_000) == every[-3:]  # the 3 in memory are the same events
+        assert log.after(every[-4].seq, 10_000) == every[-3:]  # the events in memory are the same
     finally:
         net.close()
 
