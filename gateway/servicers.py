@@ -33,6 +33,7 @@ RUN_AT_ONCE_MAX_BYTES: Final = 8192
 #: Longest wait, in seconds, for this gateway's event log to record an event or page another replica
 #: served (Fabric mode, several replicas); then the call is answered UNAVAILABLE and can be retried.
 CATCH_UP_WAIT: Final = 30.0
+CATCH_UP_ANSWER_MARGIN: Final = 0.25
 
 QUERY_EVENTS: Final = "orchestrator.EventService.QueryEvents"
 SUBSCRIBE_TO_EVENTS: Final = "orchestrator.EventService.SubscribeToEvents"
@@ -158,7 +159,10 @@ class Servicers:
 def _catch_up_wait(context: Context) -> float:
     """How long a request may wait for this gateway's event log to reach what another replica served."""
     remaining = context.time_remaining()
-    return CATCH_UP_WAIT if remaining is None else max(0.0, min(float(remaining), CATCH_UP_WAIT))
+    if remaining is None:
+        return CATCH_UP_WAIT
+    # leave time to answer UNAVAILABLE, which says what happened, before the caller's deadline does
+    return max(0.0, min(float(remaining) - CATCH_UP_ANSWER_MARGIN, CATCH_UP_WAIT))
 
 
 def _target() -> Target:

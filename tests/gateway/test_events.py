@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,3 +234,16 @@ def test_subscribers_of_another_channel_see_only_their_channel__GEN_3(client: Ga
     stream.cancel()
     assert [e.asset_kind for e in events] == [common_pb2.ASSET_ORGANIZATION, common_pb2.ASSET_ALGO]
     assert {e.channel for e in events} == {"yourchannel"}
+
+
+def test_a_page_token_pinned_beyond_the_log_is_unavailable_before_the_deadline(client: GatewayClient) -> None:
+    """A token from a replica further ahead waits for this log; what it never reaches is retried elsewhere."""
+    steps.register_data_manager(client)
+    first = _page(client, size=1)
+    ts, event_id_, pinned = base64.urlsafe_b64decode(first.next_page_token).decode().split("/")
+    ahead = base64.urlsafe_b64encode(f"{ts}/{event_id_}/{int(pinned) + 1000}".encode()).decode()
+    with pytest.raises(grpc.RpcError) as failure:
+        client.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_token=ahead),
+                    timeout=1.5)
+    assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "catching up" in failure.value.details()
