@@ -21,6 +21,7 @@ from orchestrator.api import event_pb2, info_pb2
 from orchestrator.gateway.events import EventHub
 from orchestrator.gateway.interceptors import current_call
 from orchestrator.gateway.invoke.base import InvocationError, Invoker, RunsAtOnce, Target
+from orchestrator.gateway.ledger.eventlog import EventLogBehindError
 from orchestrator.shared import codec
 from orchestrator.shared.errors import InvalidAssetError, not_found
 from orchestrator.shared.functions import BY_METHOD, SERVICES, Function
@@ -29,6 +30,11 @@ from orchestrator.shared.store.documents import DEFAULT_MAX_RESPONSE_BYTES
 #: Bounded calls (``Function.bounded``) up to this request size run on the event loop when their
 #: ledger is free: about 6 tasks, a few milliseconds at most during which the loop serves nothing else.
 RUN_AT_ONCE_MAX_BYTES: Final = 8192
+
+#: Longest wait, in seconds, for this gateway's event log to record an event or page another replica
+#: served (Fabric mode, several replicas); then the call is answered UNAVAILABLE and can be retried.
+CATCH_UP_WAIT: Final = 30.0
+CATCH_UP_ANSWER_MARGIN: Final = 0.25
 
 QUERY_EVENTS: Final = "orchestrator.EventService.QueryEvents"
 SUBSCRIBE_TO_EVENTS: Final = "orchestrator.EventService.SubscribeToEvents"
@@ -127,7 +133,12 @@ class Servicers:
         async def query_events(raw: bytes, context: Context) -> Message:
             param = cast(event_pb2.QueryEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
-            response: Message = await self.run(log.query, param, self.max_response_bytes)
+            try:
+                response: Message = await self.run(
+                    log.query, param, self.max_response_bytes, wait=_catch_up_wait(context)
+                )
+            except EventLogBehindError as exc:
+                raise InvocationError(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
             return response
 
         return query_events
@@ -138,7 +149,10 @@ class Servicers:
             log = await self.run(self.invoker.event_log, _target())
             position = 0
             if param.start_event_id:
-                found = await self.run(log.position_of, param.start_event_id)
+                try:
+                    found = await self.run(log.resume_position, param.start_event_id, _catch_up_wait(context))
+                except EventLogBehindError as exc:
+                    raise InvocationError(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
                 if found is None:
                     raise not_found("event", param.start_event_id)
                 position = found
@@ -146,6 +160,15 @@ class Servicers:
                 yield event
 
         return subscribe
+
+
+def _catch_up_wait(context: Context) -> float:
+    """How long a request may wait for this gateway's event log to reach what another replica served."""
+    remaining = context.time_remaining()
+    if remaining is None:
+        return CATCH_UP_WAIT
+    # leave time to answer UNAVAILABLE, which says what happened, before the caller's deadline does
+    return max(0.0, min(float(remaining) - CATCH_UP_ANSWER_MARGIN, CATCH_UP_WAIT))
 
 
 def _target() -> Target:

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from orchestrator.api import event_pb2, organization_pb2
 from orchestrator.gateway.config import GatewayConfig
 from orchestrator.gateway.server import GatewayThread
+from orchestrator.shared.events import event_id
 from orchestrator.shared.functions import BY_HANDLER, Function
 from tests.handler_calls import HandlerCalls
 
@@ -88,6 +89,24 @@ class GatewayClient(HandlerCalls):
         """A SubscribeToEvents stream (iterate it; ``cancel()`` it when done)."""
         return self.stub(BY_HANDLER["subscribe_to_events"])(
             event_pb2.SubscribeToEventsParam(start_event_id=start_event_id), timeout=timeout, metadata=self.metadata)
+
+
+def emission_index(event_id_: str, *, limit: int = 100_000) -> int:
+    """Index of an event in its transaction's emission order, recovered from the name-based UUID of its id."""
+    tx_id = event_id_.rpartition(":")[0]
+    for index in range(limit):
+        if event_id(tx_id, index) == event_id_:
+            return index
+    raise ValueError(f"{event_id_} is not the id of one of the first {limit} events of its transaction")
+
+
+def ledger_order(events: Sequence[event_pb2.Event]) -> list[event_pb2.Event]:
+    """``events`` in ledger order, for ledgers where each transaction has a timestamp of its own (embedded mode).
+
+    QueryEvents orders by timestamp then id (EVT-8), which is the ledger's order of transactions
+    there but not of the events inside one; the index each id is named after gives that.
+    """
+    return sorted(events, key=lambda e: (e.timestamp.seconds, e.timestamp.nanos, emission_index(e.id)))
 
 
 def test_config(data_dir: Path, **overrides: Any) -> GatewayConfig:

@@ -58,6 +58,20 @@ class Client(HandlerCalls):
             if not token:
                 return events
 
+    def ledger_events(self, **filters: Any) -> list[event_pb2.Event]:
+        """Every event matching ``filters`` (equality on Event fields) in ledger order: calls, then emission order.
+
+        QueryEvents orders the events of one call by id (EVT-8), which says nothing of the order
+        they were emitted in; rules about emission order read the log in ledger order instead.
+        """
+        events: list[event_pb2.Event] = []
+        position = 0
+        while batch := self.network.ledger.events.after(position, 500):
+            events += [logged.event for logged in batch
+                       if all(getattr(logged.event, name) == value for name, value in filters.items())]
+            position = batch[-1].seq
+        return events
+
 
 class Network:
     """A channel with organizations, on a fresh embedded ledger."""

@@ -13,6 +13,7 @@ import logging
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import Final
 
 from fabric_protos.gateway import gateway_pb2
 
+from orchestrator.gateway.fabric.commit import Status
 from orchestrator.gateway.fabric.errors import GatewayError
 from orchestrator.gateway.fabric.network import ChaincodeEvents, Network
-from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, append_events
+from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, EventLogBehindError, append_events
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class EventFeed:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(SCHEMA + CHECKPOINT_SCHEMA)
-        self.log = EventLog(str(path), channel)
+        self.log = EventLog(str(path), channel, locate=self.locate)
         self._checkpoint = self._read_checkpoint()
         self._progress = threading.Condition()
         self._stop = threading.Event()
@@ -95,6 +97,39 @@ class EventFeed:
         with self._progress:
             self._progress.wait_for(lambda: logged() or self._stop.is_set() or not self.connected, timeout)
             return logged()
+
+    def locate(self, tx_id: str, timeout: float) -> bool:
+        """Wait until the events of transaction ``tx_id`` are in the log; False if it did not commit as valid.
+
+        The peers say in which block the transaction committed (``CommitStatus``, from any
+        organization's peer), and the log waits for that block: a subscriber that moves here
+        from a replica further ahead resumes after its last event, never from a guess.
+
+        Raises:
+            EventLogBehindError: no answer, or the block not logged, within ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        status: Status | None = None
+        attempt = 0
+        while status is None:
+            network = self._sources[attempt % len(self._sources)]
+            attempt += 1
+            if self._stop.is_set() or time.monotonic() >= deadline:
+                raise EventLogBehindError(f"transaction {tx_id} is not known on channel {self.channel} yet")
+            try:
+                status = network.get_contract(self.chaincode).commit_status(tx_id, deadline=deadline)
+            except GatewayError as exc:
+                logger.info("status of %s on %s: %s", tx_id, self.channel, exc)
+                self._stop.wait(min(self._backoff, max(0.0, deadline - time.monotonic())))
+        if not status.successful:
+            return False
+        while not self.wait_for_block(status.block_number, max(0.0, min(deadline - time.monotonic(), 0.5))):
+            if self._stop.is_set() or time.monotonic() >= deadline:
+                raise EventLogBehindError(f"the event log of {self.channel}/{self.chaincode} has not reached "
+                                          f"block {status.block_number} yet")
+            if not self.connected:  # reconnecting: wait_for_block returns at once
+                self._stop.wait(min(self._backoff, max(0.0, deadline - time.monotonic())))
+        return True
 
     # -- the loop ----------------------------------------------------------------------
 

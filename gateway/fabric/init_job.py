@@ -1,11 +1,16 @@
 """``orchestrator-chaincode-init``: wait until the chaincode answers on its channel, then call its init function."""
 
-# Safe to run any number of times: a chaincode defined with ``--init-required`` and already
-# initialized answers "already initialized", which counts as done; one defined without it is
-# invoked normally (the init function writes nothing, so repeating it is harmless). Until the
-# chaincode answers (peer unreachable, chaincode not yet committed on the channel, server not
-# up) the job retries with backoff until ``--timeout``. Exit status: 0 done or already done,
-# 1 invalid configuration or a refusal that retrying cannot fix, 2 timeout.
+# The job first reads the chaincode's definition on the channel (``_lifecycle``'s
+# QueryChaincodeDefinition, evaluated on a peer) and sends an Init proposal only when the
+# definition says ``init_required``: an Init to a chaincode that needs none makes every peer log an
+# ERROR. Safe to run any number of times: a chaincode defined with ``--init-required`` and already
+# initialized answers "already initialized", which counts as done; one defined without it gets the
+# init function as a normal transaction (it writes nothing, so repeating it is harmless). When the
+# peer will not answer the definition query (an access policy that refuses this identity), the
+# job tries Init and falls back as before. Until the chaincode answers (peer unreachable,
+# chaincode not yet committed on the channel, server not up) the job retries with backoff until
+# ``--timeout``. Exit status: 0 done or already done, 1 invalid configuration or a refusal that
+# retrying cannot fix, 2 timeout.
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Final
 
 import grpc
+from fabric_protos.peer.lifecycle import lifecycle_pb2
 
 from orchestrator.gateway.config import ConfigError, load_config
 from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
@@ -32,6 +38,8 @@ from orchestrator.shared.functions import INIT_FUNCTION
 logger = logging.getLogger("orchestrator.chaincode_init")
 
 PROBE_FUNCTION: Final = "orchestrator.info:QueryVersion"
+LIFECYCLE_CHAINCODE: Final = "_lifecycle"
+QUERY_DEFINITION: Final = "QueryChaincodeDefinition"
 DEFAULT_TIMEOUT: Final = 600.0
 EXIT_DONE: Final = 0
 EXIT_FAILED: Final = 1
@@ -39,6 +47,7 @@ EXIT_TIMEOUT: Final = 2
 _ALREADY: Final = "is already initialized"
 _NOT_REQUIRED: Final = "does not require initialization"
 _NOT_YET: Final = "has not been initialized"
+_REFUSALS: Final = ("access denied", "acl check", "unknown chaincode", "not found")  # the query is not served
 
 
 class InitFailedError(Exception):
@@ -100,24 +109,49 @@ def _answers(contract: Contract, timeout: float) -> bool:
         return False
 
 
-def _initialize(contract: Contract, timeout: float) -> str:
-    """Call the init function; what happened, in words.
+def _init_required(gateway: Gateway, channel: str, chaincode: str, timeout: float) -> bool | None:
+    """Whether the chaincode's committed definition requires Init; ``None`` when the peer will not say.
+
+    Raises:
+        GatewayError: a failure worth retrying (peer unreachable, definition not committed yet).
+    """
+    lifecycle = gateway.get_network(channel).get_contract(LIFECYCLE_CHAINCODE)
+    query = lifecycle_pb2.QueryChaincodeDefinitionArgs(name=chaincode).SerializeToString()
+    try:
+        result = lifecycle.evaluate(QUERY_DEFINITION, [query], timeout=timeout)
+    except GatewayError as exc:
+        messages = [exc.message, *(d.message for d in exc.details)]
+        if exc.code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNIMPLEMENTED) or any(
+                refusal in m.lower() for m in messages for refusal in _REFUSALS):
+            logger.warning("cannot read the definition of %s on %s (%s): trying Init", chaincode, channel,
+                           exc.message)
+            return None
+        raise
+    return bool(lifecycle_pb2.QueryChaincodeDefinitionResult.FromString(result).init_required)
+
+
+def _initialize(contract: Contract, timeout: float, *, required: bool | None) -> str:
+    """Call the init function, as Init only if the definition requires it; what happened, in words.
+
+    ``required`` is None when the definition could not be read: Init is tried, and a refusal
+    saying it is not required leads to a normal invocation.
 
     Raises:
         InitFailedError: the chaincode refused the init function itself.
         GatewayError, CommitError: a failure worth retrying.
     """
-    try:
-        committed = contract.submit_transaction(INIT_FUNCTION, [b""], timeout=timeout, is_init=True)
-        return f"initialized in transaction {committed.tx_id} (block {committed.block_number})"
-    except GatewayError as exc:
-        messages = [exc.message, *(d.message for d in exc.details)]
-        if exc.chaincode_message is not None:
-            raise InitFailedError(f"the chaincode refused {INIT_FUNCTION}: {exc.chaincode_message}") from None
-        if any(_ALREADY in m for m in messages):
-            return "already initialized"
-        if not any(_NOT_REQUIRED in m for m in messages):
-            raise
+    if required is not False:
+        try:
+            committed = contract.submit_transaction(INIT_FUNCTION, [b""], timeout=timeout, is_init=True)
+            return f"initialized in transaction {committed.tx_id} (block {committed.block_number})"
+        except GatewayError as exc:
+            messages = [exc.message, *(d.message for d in exc.details)]
+            if exc.chaincode_message is not None:
+                raise InitFailedError(f"the chaincode refused {INIT_FUNCTION}: {exc.chaincode_message}") from None
+            if any(_ALREADY in m for m in messages):
+                return "already initialized"
+            if required or not any(_NOT_REQUIRED in m for m in messages):
+                raise
     try:  # the definition does not require init: run the function as a normal transaction
         committed = contract.submit_transaction(INIT_FUNCTION, [b""], timeout=timeout)
     except GatewayError as exc:
@@ -142,7 +176,8 @@ def run(mspid: str, channel: str, chaincode: str, *, config_file: Path | None, t
                 return EXIT_TIMEOUT
             try:
                 if _answers(contract, min(remaining, 30.0)):
-                    outcome = _initialize(contract, min(deadline - time.monotonic(), 120.0))
+                    required = _init_required(gateway, channel, chaincode, min(deadline - time.monotonic(), 30.0))
+                    outcome = _initialize(contract, min(deadline - time.monotonic(), 120.0), required=required)
                     logger.info("chaincode %s on channel %s: %s", chaincode, channel, outcome)
                     return EXIT_DONE
                 last = "the chaincode does not answer yet"

@@ -5,6 +5,10 @@ recorded if and only if its call committed. Fabric mode fills it from the peer's
 events, together with a checkpoint (block, transaction index) in the same commit, so a
 restarted gateway resumes without gap or duplicate. Either way the gateway serves
 ``QueryEvents`` (EVT-7…EVT-10) and ``SubscribeToEvents`` from here.
+
+A position (``seq``) is an event's rank in the ledger: blocks, transactions in a block, events in
+emission order. Every replica fills its log from the same chain in that order, so a position
+means the same event on every replica, and a replica that has not recorded it yet can wait.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from google.protobuf import timestamp_pb2
 
 from orchestrator.api import common_pb2, event_pb2
 from orchestrator.shared.errors import InvalidAssetError
+from orchestrator.shared.events import transaction_id_of
 from orchestrator.shared.store.documents import DEFAULT_MAX_RESPONSE_BYTES, PageRequest, message_bytes, take_page
 from orchestrator.shared.store.transaction import decode_event_records
 
@@ -47,6 +52,15 @@ CREATE INDEX IF NOT EXISTS events_by_asset ON events (asset_key, ts_ns, id);
 
 #: Bytes of recent events kept in memory for followers by default.
 RECENT_EVENTS_BYTES: Final = 4 * 1024 * 1024
+
+
+#: ``locate(tx_id, timeout)``: wait until a committed transaction's events are in the log (True), or
+#: learn that the transaction did not commit as valid (False); raises :class:`EventLogBehindError` on timeout.
+Locator = Callable[[str, float], bool]
+
+
+class EventLogBehindError(Exception):
+    """This log has not recorded yet what a request refers to (a page token or an event of another replica)."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +110,13 @@ class EventLog:
     def __init__(
         self, path: str, channel: str, *, flush: Callable[[], None] | None = None, last_seq: int | None = None,
         on_error: Callable[[sqlite3.Error], BaseException] | None = None, cache_bytes: int | None = None,
+        locate: Locator | None = None,
     ) -> None:
         self.path = path
         self.channel = channel
         self._flush = flush
         self._on_error = on_error  # the embedded ledger's: a storage error becomes its fault
+        self._locate = locate
         self._local = threading.local()
         self._changed = threading.Condition()
         self._last_seq = self._max_seq() if last_seq is None else last_seq
@@ -203,16 +219,63 @@ class EventLog:
         rows = self._read("SELECT seq FROM events WHERE id = ?", (event_id,))
         return int(rows[0][0]) if rows else None
 
-    def query(self, param: event_pb2.QueryEventsParam, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-              ) -> event_pb2.QueryEventsResponse:
-        """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2) within ``max_bytes``."""
+    def resume_position(self, event_id: str, wait: float) -> int | None:
+        """Position of ``event_id`` to resume a stream after, ``None`` when no such event exists.
+
+        An id this log does not hold yet may be one another replica already served: its
+        transaction id says which transaction to wait for (EVT-2), and the log waits up to
+        ``wait`` seconds for it rather than answer that the event does not exist.
+
+        Raises:
+            EventLogBehindError: the transaction may exist but its events are not here after ``wait``.
+        """
+        position = self.position_of(event_id)
+        if position is not None:
+            return position
+        tx_id = transaction_id_of(event_id)
+        if tx_id is None or self._locate is None:
+            return None
+        known = self._read("SELECT 1 FROM events WHERE tx_id = ? LIMIT 1", (tx_id,))
+        if known or not self._locate(tx_id, wait):  # the transaction is here, or never will be
+            return None
+        return self.position_of(event_id)
+
+    def _reach(self, position: int, wait: float) -> None:
+        """Return once the log holds ``position``.
+
+        Raises:
+            EventLogBehindError: not within ``wait`` seconds.
+        """
+        if position > self._last_seq and not self.wait_beyond(position - 1, wait):
+            raise EventLogBehindError(f"the event log of channel {self.channel} holds {self._last_seq} events, "
+                                      f"the request refers to event {position}: it is still catching up")
+
+    def query(self, param: event_pb2.QueryEventsParam, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, *,
+              wait: float = 0.0) -> event_pb2.QueryEventsResponse:
+        """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2) on a pinned
+        snapshot, within ``max_bytes``.
+
+        The first page pins the newest position; every page of the listing holds only events up
+        to it, so writers committing meanwhile neither shift pages nor slip in behind the cursor.
+        A token pinned by another replica further than this log has come waits ``wait`` seconds.
+
+        Raises:
+            InvalidAssetError: the page token is not one this gateway issued.
+            EventLogBehindError: the token's snapshot is not in this log after ``wait``.
+        """
         descending = param.sort == common_pb2.DESCENDING
         where, args = _filter_clause(param.filter)
         if param.page_token:
-            ts_ns, event_id = _decode_cursor(param.page_token)
-            op = "<" if descending else ">"
-            where.append(f"(ts_ns {op} ? OR (ts_ns = ? AND id {op}= ?))")
-            args += [ts_ns, ts_ns, event_id]
+            ts_ns, event_id, pinned = _decode_cursor(param.page_token)
+            if pinned is not None:
+                self._reach(pinned, wait)
+            where.append(f"(ts_ns, id) {'<=' if descending else '>='} (?, ?)")
+            args += [ts_ns, event_id]
+        else:
+            pinned = self._max_seq()
+        if pinned is not None:
+            where.append("seq <= ?")
+            args.append(pinned)
         direction = "DESC" if descending else "ASC"
         page = PageRequest(param.page_token, param.page_size, max_bytes)
         size = page.effective_size
@@ -223,7 +286,7 @@ class EventLog:
         )
         rows = self._read(sql, [*args, size + 1])
         candidates = ((self._event(payload), (ts_ns, event_id)) for ts_ns, event_id, payload in rows)
-        events, token = take_page(candidates, page, message_bytes, lambda cursor: _encode_cursor(*cursor))
+        events, token = take_page(candidates, page, message_bytes, lambda cursor: _encode_cursor(*cursor, pinned))
         return event_pb2.QueryEventsResponse(events=events, next_page_token=token)
 
 
@@ -261,16 +324,24 @@ def _filter_clause(flt: event_pb2.EventQueryFilter) -> tuple[list[str], list[obj
     return where, args
 
 
-def _encode_cursor(ts_ns: int, event_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{ts_ns}/{event_id}".encode()).decode("ascii")
+def _encode_cursor(ts_ns: int, event_id: str, pinned: int | None) -> str:
+    """The next page's first event (time, id) and the listing's snapshot position."""
+    text = f"{ts_ns}/{event_id}" if pinned is None else f"{ts_ns}/{event_id}/{pinned}"
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii")
 
 
-def _decode_cursor(token: str) -> tuple[int, str]:
+def _decode_cursor(token: str) -> tuple[int, str, int | None]:
+    """Inverse of :func:`_encode_cursor`; tokens of earlier versions, without a snapshot, are still read."""
     try:
-        ts, _, event_id = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8").partition("/")
-        return int(ts), event_id
+        parts = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8").split("/")
+        if len(parts) not in (2, 3) or not parts[1]:
+            raise ValueError("not a cursor")
+        pinned = int(parts[2]) if len(parts) == 3 else None
+        if pinned is not None and pinned < 0:
+            raise ValueError("negative position")
+        return int(parts[0]), parts[1], pinned
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidAssetError(f"invalid page token {token!r}") from exc
 
 
-__all__: Sequence[str] = ["SCHEMA", "EventLog", "LoggedEvent", "append_events"]
+__all__: Sequence[str] = ["SCHEMA", "EventLog", "EventLogBehindError", "Locator", "LoggedEvent", "append_events"]

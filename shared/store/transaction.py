@@ -16,6 +16,7 @@ from typing import Final
 
 from orchestrator.api import event_pb2
 from orchestrator.shared.errors import InternalError
+from orchestrator.shared.events import event_id
 from orchestrator.shared.store.worldstate import Page, TxInfo, WorldState
 
 #: Name of the one chaincode event a transaction carries (upstream's name).
@@ -132,7 +133,7 @@ class Transaction:
         """Record an event; its id and timestamp derive from the transaction (EVT-2, determinism)."""
         if not self._writable:
             self._refuse_write()
-        event.id = f"{self.info.tx_id}:{len(self._events):06d}"
+        event.id = event_id(self.info.tx_id, len(self._events))
         event.timestamp.CopyFrom(self.info.timestamp())
         self._events.append(event)
         return event

@@ -93,7 +93,7 @@ class Rendered:
         return sorted(m["metadata"]["name"] for m in self.of_kind(kind))
 
     def workloads(self) -> list[Manifest]:
-        return [m for m in self.manifests if m["kind"] in ("Deployment", "Job")]
+        return [m for m in self.manifests if m["kind"] in ("Deployment", "StatefulSet", "Job")]
 
 
 @functools.lru_cache(maxsize=256)
@@ -123,6 +123,15 @@ def pod_spec(workload: Manifest) -> Manifest:
     return spec
 
 
+def volumes(workload: Manifest) -> dict[str, Manifest]:
+    """The pod's volumes by name, a StatefulSet's claim templates included (each pod's own claim)."""
+    found = {volume["name"]: volume for volume in pod_spec(workload).get("volumes", [])}
+    for template in workload["spec"].get("volumeClaimTemplates", []):
+        name = template["metadata"]["name"]
+        found[name] = {"name": name, "persistentVolumeClaim": {"claimName": f"{name}-<pod>"}}
+    return found
+
+
 def container(workload: Manifest, name: str | None = None) -> Manifest:
     containers = pod_spec(workload)["containers"]
     if name is None:
@@ -138,10 +147,10 @@ def env(workload: Manifest) -> dict[str, Any]:
 
 def mounted_files(rendered: Rendered, workload: Manifest) -> dict[str, tuple[str, str, str]]:
     """Every file the container sees from a Secret or ConfigMap: path -> (kind, object name, key)."""
-    volumes = {volume["name"]: volume for volume in pod_spec(workload).get("volumes", [])}
     files: dict[str, tuple[str, str, str]] = {}
+    pod_volumes = volumes(workload)
     for mount in container(workload).get("volumeMounts", []):
-        volume = volumes[mount["name"]]
+        volume = pod_volumes[mount["name"]]
         base = mount["mountPath"].rstrip("/")
         if "configMap" in volume:
             config_map = rendered.get("ConfigMap", volume["configMap"]["name"])

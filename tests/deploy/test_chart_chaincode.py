@@ -13,7 +13,7 @@ TLS_DIR = "/etc/orchestrator-chaincode/tls"
 def test_each_chaincode_gets_a_deployment_and_a_service_on_port_7052() -> None:
     rendered = render_example(ORG1)
     names = [f"{RELEASE}-chaincode-mycc", f"{RELEASE}-chaincode-yourcc"]
-    assert rendered.names("Deployment") == sorted([*names, f"{RELEASE}-gateway"])
+    assert rendered.names("Deployment") == sorted(names)  # the gateway is a StatefulSet in fabric mode
     for name in names:
         deployment = rendered.get("Deployment", name)
         assert deployment["spec"]["replicas"] == 1
@@ -107,7 +107,8 @@ def test_chaincode_names_become_valid_object_names() -> None:
 
 def test_chaincodes_are_not_deployed_when_they_run_elsewhere() -> None:
     rendered = render_example(ORG1, {"chaincode": {"enabled": False}, "chaincodes": []})
-    assert rendered.names("Deployment") == [f"{RELEASE}-gateway"]
+    assert rendered.names("Deployment") == []
+    assert rendered.names("StatefulSet") == [f"{RELEASE}-gateway"]
     assert len(rendered.of_kind("Job")) == 2
 
 

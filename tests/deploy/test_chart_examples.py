@@ -27,6 +27,7 @@ from tests.deploy.chart import (
     pod_spec,
     render,
     render_example,
+    volumes,
 )
 
 # Values sets exercised by every test of this module: the defaults, each example, and each
@@ -144,10 +145,11 @@ def test_workload_pods_carry_the_labels_their_selectors_and_services_use(case: s
     for pod_labels in pods:
         for label in RECOMMENDED_LABELS:
             assert f"app.kubernetes.io/{label}" in pod_labels
-    for deployment in rendered.of_kind("Deployment"):
+    controllers = rendered.of_kind("Deployment") + rendered.of_kind("StatefulSet")
+    for deployment in controllers:
         selector = deployment["spec"]["selector"]["matchLabels"]
         assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
-        others = [d for d in rendered.of_kind("Deployment") if d is not deployment]
+        others = [d for d in controllers if d is not deployment]
         assert not any(selector.items() <= d["spec"]["template"]["metadata"]["labels"].items() for d in others)
     for service in rendered.of_kind("Service"):
         selected = [labels for labels in pods if service["spec"]["selector"].items() <= labels.items()]
@@ -174,11 +176,11 @@ def test_every_pod_runs_as_non_root_with_a_read_only_root_filesystem(case: str) 
 
 def test_writable_paths_are_volumes_and_secrets_are_mounted_read_only(case: str) -> None:
     for workload in _render_case(case).workloads():
-        volumes = {volume["name"]: volume for volume in pod_spec(workload)["volumes"]}
+        pod_volumes = volumes(workload)
         mounts = {mount["mountPath"]: mount for mount in container(workload)["volumeMounts"]}
-        assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
+        assert "emptyDir" in pod_volumes[mounts["/tmp"]["name"]]
         for mount in mounts.values():
-            volume = volumes[mount["name"]]
+            volume = pod_volumes[mount["name"]]
             if {"projected", "secret", "configMap"} & volume.keys():
                 assert mount.get("readOnly") is True, (workload["metadata"]["name"], mount)
             if "projected" in volume:

@@ -33,7 +33,9 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
 def _gateway(rendered: Rendered) -> Manifest:
-    return rendered.get("Deployment", GATEWAY)
+    """The gateway's controller: a StatefulSet in fabric mode, a Deployment in embedded mode."""
+    kinds = {m["kind"] for m in rendered.manifests if m["metadata"]["name"] == GATEWAY}
+    return rendered.get("StatefulSet" if "StatefulSet" in kinds else "Deployment", GATEWAY)
 
 
 def test_gateway_serves_grpc_on_9000_and_metrics_on_9090() -> None:
@@ -265,8 +267,49 @@ def test_gateway_data_dir_is_an_empty_dir_without_persistence() -> None:
     gateway = _gateway(rendered)
     assert not rendered.of_kind("PersistentVolumeClaim")
     assert next(v for v in pod_spec(gateway)["volumes"] if v["name"] == "data")["emptyDir"] == {}
+    assert "volumeClaimTemplates" not in gateway["spec"]
     assert gateway["spec"]["replicas"] == 3
-    assert gateway["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert gateway["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+
+
+def test_fabric_mode_runs_any_number_of_gateway_replicas_each_with_its_own_event_log_claim() -> None:
+    values = {"gateway": {"replicas": 3, "persistence": {"size": "5Gi", "storageClassName": "fast", "keep": True}}}
+    rendered = render_example(ORG1, values)
+    gateway = rendered.get("StatefulSet", GATEWAY)
+    assert not rendered.of_kind("Deployment") or GATEWAY not in rendered.names("Deployment")
+    assert gateway["spec"]["replicas"] == 3
+    assert gateway["spec"]["serviceName"] == GATEWAY
+    assert gateway["spec"]["podManagementPolicy"] == "Parallel"
+    assert not rendered.of_kind("PersistentVolumeClaim")  # no claim shared by the replicas
+    (template,) = gateway["spec"]["volumeClaimTemplates"]
+    assert template["metadata"]["name"] == "data"
+    assert template["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert template["spec"]["storageClassName"] == "fast"
+    assert template["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert gateway["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"  # keep: true
+    assert not any(v["name"] == "data" for v in pod_spec(gateway)["volumes"])
+    mount = next(m for m in container(gateway)["volumeMounts"] if m["name"] == "data")
+    assert mount["mountPath"] == env(gateway)["ORCHESTRATOR_DATA_DIR"]
+
+
+def test_several_fabric_gateway_replicas_get_a_disruption_budget_selecting_exactly_their_pods() -> None:
+    rendered = render_example(ORG1, {"gateway": {"replicas": 2}})
+    budget = rendered.get("PodDisruptionBudget", GATEWAY)
+    assert budget["apiVersion"] == "policy/v1"
+    assert budget["spec"]["maxUnavailable"] == 1
+    selector = budget["spec"]["selector"]["matchLabels"]
+    pods = [w["spec"]["template"]["metadata"]["labels"] for w in rendered.workloads()]
+    assert [labels for labels in pods if selector.items() <= labels.items()] == [
+        _gateway(rendered)["spec"]["template"]["metadata"]["labels"]]
+    percent = render_example(ORG1, {"gateway": {"replicas": 4, "podDisruptionBudget": {"maxUnavailable": "25%"}}})
+    assert percent.get("PodDisruptionBudget", GATEWAY)["spec"]["maxUnavailable"] == "25%"
+
+
+def test_no_disruption_budget_for_a_single_gateway_or_when_turned_off() -> None:
+    assert not render_example(ORG1).of_kind("PodDisruptionBudget")
+    assert not render_example(EMBEDDED).of_kind("PodDisruptionBudget")
+    off = {"gateway": {"replicas": 2, "podDisruptionBudget": {"enabled": False}}}
+    assert not render_example(ORG1, off).of_kind("PodDisruptionBudget")
 
 
 def test_existing_claim_is_used_and_none_is_created() -> None:

@@ -133,9 +133,13 @@ REJECTED: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         _org1({"initJob": {"timeoutSeconds": 600, "activeDeadlineSeconds": 600}}),
         ("initJob.timeoutSeconds", "shorter than initJob.activeDeadlineSeconds"),
     ),
-    "replicas_sharing_a_read_write_once_volume": (
-        _org1({"gateway": {"replicas": 2}}),
-        ("gateway.replicas", "cannot share the data volume"),
+    "replicas_sharing_an_existing_claim": (
+        _org1({"gateway": {"replicas": 2, "persistence": {"existingClaim": "events"}}}),
+        ("gateway.replicas", 'cannot share gateway.persistence.existingClaim "events"'),
+    ),
+    "a_disruption_budget_that_is_not_a_number_or_percentage": (
+        _org1({"gateway": {"podDisruptionBudget": {"maxUnavailable": "half"}}}),
+        ("/gateway/podDisruptionBudget/maxUnavailable",),
     ),
     "organization_ca_listed_twice": (
         _org1(
@@ -177,6 +181,7 @@ def test_valid_variations_are_accepted() -> None:
     render_example(ORG1, {"fabric": {"identity": {"certificate": {"value": PEM}}}})  # value wins over secretName
     render_example(ORG1, {"chaincode": {"enabled": False}, "chaincodes": []})
     render_example(ORG1, {"gateway": {"persistence": {"accessModes": ["ReadWriteMany"]}, "replicas": 2}})
+    render_example(ORG1, {"gateway": {"replicas": 3, "podDisruptionBudget": {"maxUnavailable": "50%"}}})
     render_example(ORG1, {"podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None}})
     render({"gateway": {"persistence": {"enabled": False}}})
 

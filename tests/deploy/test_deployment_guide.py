@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
 
 from tests.deploy.chart import EXAMPLES, ROOT, env, example, render_example
 
@@ -97,3 +103,37 @@ def test_guide_calls_the_gateway_with_the_three_routing_headers() -> None:
     for call in calls:
         for header in ("mspid", "channel", "chaincode"):
             assert f"-H '{header}: " in call
+
+
+def _block_with(text: str) -> str:
+    (block,) = [b for b in re.findall(r"```bash\n(.*?)```", GUIDE, flags=re.DOTALL) if text in b]
+    return block
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_guide_issues_a_chaincode_tls_pair_valid_for_every_chaincode_service_the_chart_creates(
+        tmp_path: Path) -> None:
+    """cryptogen user certificates name no host; the guide's recipe names each chaincode's Service."""
+    script = "\n".join(line for line in _block_with("openssl req -x509").splitlines()
+                       if not line.startswith("kubectl"))
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, check=True, capture_output=True)
+    certificate = x509.load_pem_x509_certificate((tmp_path / "chaincode-tls.crt").read_bytes())
+    authority = x509.load_pem_x509_certificate((tmp_path / "chaincode-ca.pem").read_bytes())
+    certificate.verify_directly_issued_by(authority)
+    names = set(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+                .get_values_for_type(x509.DNSName))
+    rendered = render_example(ORG1)
+    services = [s["metadata"]["name"] for s in rendered.of_kind("Service") if "-chaincode-" in s["metadata"]["name"]]
+    assert len(services) == 2
+    for service in services:
+        assert f"{service}.org-1.svc.cluster.local" in names
+    usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert x509.oid.ExtendedKeyUsageOID.SERVER_AUTH in usage
+    (secret_command,) = [c for c in _commands("kubectl") if "create secret tls orchestrator-chaincode-tls" in c]
+    assert "--cert chaincode-tls.crt --key chaincode-tls.key" in secret_command
+    assert "{secretName: orchestrator-chaincode-tls, key: tls.crt}" in GUIDE
+
+
+def test_guide_says_fabric_3_takes_orderer_endpoints_per_organization() -> None:
+    note = GUIDE[GUIDE.index("Fabric 3 channel configurations"):][:400]
+    assert "per organization" in note and "OrdererEndpoints" in note and "OrdererAddresses" in note

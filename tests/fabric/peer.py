@@ -35,6 +35,7 @@ from fabric_protos.peer import (
     proposal_response_pb2,
     transaction_pb2,
 )
+from fabric_protos.peer.lifecycle import lifecycle_pb2
 from google.protobuf.message import DecodeError
 
 from orchestrator.gateway.fabric.errors import status_details_trailer
@@ -43,6 +44,8 @@ from tests.fabric.ledger import INITIALIZED_KEY, ChannelLedger
 from tests.fabric.msp import MspError, sign
 from tests.fabric.orderer import OrdererUnavailableError
 from tests.fabric.pki import Credentials
+
+LIFECYCLE = "_lifecycle"  # the system chaincode holding chaincode definitions
 
 if TYPE_CHECKING:
     from tests.fabric.network import StandInNetwork
@@ -167,6 +170,8 @@ class StandInPeer:
         self.port = 0
         self._server: grpc.Server | None = None
         self.calls: dict[str, int] = {}
+        self.init_proposals = 0  # proposals marked as Init, whatever the outcome
+        self.lifecycle_acl_refuses = False  # a channel ACL that refuses _lifecycle queries to clients
 
     @property
     def address(self) -> str:
@@ -254,6 +259,10 @@ class StandInPeer:
         return None
 
     def _simulate(self, up: _Unpacked, ledger: ChannelLedger) -> proposal_response_pb2.ProposalResponse:
+        if up.spec.input.is_init:
+            self.init_proposals += 1
+        if up.chaincode == LIFECYCLE:
+            return self._lifecycle(up, ledger)
         definition = ledger.chaincodes.get(up.chaincode)
         if definition is None:
             return _error_response(f"make sure the chaincode {up.chaincode} has been successfully defined on channel "
@@ -287,6 +296,28 @@ class StandInPeer:
             return _error_response(f"error in simulation: failed to execute transaction {up.channel_header.tx_id}: "
                                    f"{STREAM_TERMINATED}")
         return self._respond(up, definition.version, simulation, outcome)
+
+    def _lifecycle(self, up: _Unpacked, ledger: ChannelLedger) -> proposal_response_pb2.ProposalResponse:
+        """``_lifecycle``'s QueryChaincodeDefinition, the one lifecycle query the orchestrator makes."""
+        args = list(up.spec.input.args)
+        simulation = ledger.simulate(LIFECYCLE)
+        if self.lifecycle_acl_refuses:
+            return self._respond(up, "", simulation, Outcome(
+                500, "Failed to authorize invocation due to failed ACL check: access denied for "
+                     "[QueryChaincodeDefinition]"))
+        if not args or args[0] != b"QueryChaincodeDefinition" or len(args) != 2:
+            name = args[0].decode(errors="replace") if args else ""
+            return self._respond(up, "", simulation, Outcome(500, f"unknown function '{name}'"))
+        name = lifecycle_pb2.QueryChaincodeDefinitionArgs.FromString(args[1]).name
+        definition = ledger.chaincodes.get(name)
+        if definition is None:
+            return self._respond(up, "", simulation, Outcome(
+                500, f"failed to invoke backing implementation of 'QueryChaincodeDefinition': "
+                     f"namespace {name} is not defined"))
+        result = lifecycle_pb2.QueryChaincodeDefinitionResult(
+            sequence=1, version=definition.version, endorsement_plugin="escc", validation_plugin="vscc",
+            init_required=definition.init_required)
+        return self._respond(up, "", simulation, Outcome(200, "", result.SerializeToString()))
 
     def _respond(self, up: _Unpacked, version: str, simulation: Any, outcome: Outcome
                  ) -> proposal_response_pb2.ProposalResponse:

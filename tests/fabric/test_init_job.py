@@ -51,6 +51,32 @@ def test_the_init_job_accepts_a_chaincode_that_needs_no_init(network: StandInNet
     assert "does not require init" in caplog.text
 
 
+def test_the_init_job_reads_the_definition_and_sends_no_init_when_none_is_required(
+        network: StandInNetwork, tmp_path: Path) -> None:
+    """An Init proposal to such a chaincode makes every peer log an ERROR; the definition says not to send one."""
+    assert run(network.gateway_config(tmp_path / "gateway.yaml"), "--timeout", "60") == init_job.EXIT_DONE
+    assert [peer.init_proposals for peers in network.peers.values() for peer in peers] == [0, 0]
+    assert sum(peer.calls.get("Evaluate", 0) for peers in network.peers.values() for peer in peers) >= 2
+    valid = [tx for b in network.ledgers["mychannel"].blocks for tx in b.transactions
+             if tx.code == transaction_pb2.VALID]
+    assert len(valid) == 1  # the init function, as a normal transaction
+
+
+def test_the_init_job_sends_init_when_the_definition_requires_it(init_network: StandInNetwork,
+                                                                 tmp_path: Path) -> None:
+    assert run(init_network.gateway_config(tmp_path / "gateway.yaml"), "--timeout", "60") == init_job.EXIT_DONE
+    assert sum(peer.init_proposals for peers in init_network.peers.values() for peer in peers) >= 1
+    assert INITIALIZED_KEY in init_network.ledgers["mychannel"].namespace("mycc")
+
+
+def test_the_init_job_tries_init_when_the_peer_refuses_to_show_the_definition(
+        init_network: StandInNetwork, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    init_network.peer("MyOrg1MSP").lifecycle_acl_refuses = True
+    assert run(init_network.gateway_config(tmp_path / "gateway.yaml"), "--timeout", "60") == init_job.EXIT_DONE
+    assert "cannot read the definition of mycc on mychannel" in caplog.text
+    assert INITIALIZED_KEY in init_network.ledgers["mychannel"].namespace("mycc")
+
+
 def test_the_init_job_waits_until_the_chaincode_answers(init_network: StandInNetwork, tmp_path: Path) -> None:
     config = init_network.gateway_config(tmp_path / "gateway.yaml")
     peer = init_network.peer("MyOrg1MSP")

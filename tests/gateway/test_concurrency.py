@@ -10,7 +10,7 @@ import grpc
 from orchestrator.api import common_pb2, computetask_pb2, event_pb2
 from orchestrator.gateway.server import GatewayThread
 from tests import builders as b
-from tests.client import GatewayClient, connected
+from tests.client import GatewayClient, connected, ledger_order
 from tests.e2e import steps
 
 THREADS = 16
@@ -45,7 +45,7 @@ def test_sixteen_clients_times_fifty_mutations_on_one_plan_lose_and_duplicate_no
     assert (plan.task_count, plan.done_count, plan.doing_count, plan.todo_count) == (total, total, 0, 0)
     page = client.query_tasks(computetask_pb2.QueryTasksParam(page_size=total + 1))
     assert {t.status for t in page.tasks} == {computetask_pb2.STATUS_DONE} and len(page.tasks) == total
-    events = client.query_events()
+    events = ledger_order(client.query_events())
     assert len(events) == setup_events + 3 * total  # per task: DOING, model CREATED, DONE
     assert len({e.id for e in events}) == len(events)
     for ref in (refs[0][0], refs[7][12], refs[15][24]):

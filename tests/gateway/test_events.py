@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import pytest
 from orchestrator.api import common_pb2, datasample_pb2, event_pb2
 from orchestrator.shared.functions import BY_NAME
 from tests import builders as b
-from tests.client import GatewayClient
+from tests.client import GatewayClient, ledger_order
 from tests.e2e import steps
 
 STREAM_TIMEOUT = 60.0  # a stream that misses an event fails the test instead of hanging it
@@ -24,8 +25,8 @@ def _samples(client: GatewayClient, prefix: str, count: int) -> None:
 
 
 def _ledger_ids(client: GatewayClient) -> list[str]:
-    """Every event id, in ledger order (timestamp then id, EVT-8; one timestamp per transaction)."""
-    return [e.id for e in client.query_events()]
+    """Every event id, in ledger order (one timestamp per transaction, then emission order)."""
+    return [e.id for e in ledger_order(client.query_events())]
 
 
 def _take(stream: Iterator[event_pb2.Event], count: int) -> list[str]:
@@ -45,7 +46,7 @@ def test_query_events_filters_combine_with_and__EVT_7(client: GatewayClient) -> 
 
 def test_query_events_descending_is_the_reverse_of_ascending__EVT_8(client: GatewayClient) -> None:
     steps.setup_train(client)
-    ascending = _ledger_ids(client)
+    ascending = [e.id for e in client.query_events()]
     assert [e.id for e in client.query_events(sort=common_pb2.DESCENDING)] == ascending[::-1]
 
 
@@ -55,7 +56,8 @@ def test_query_events_pages_return_each_event_once_and_end_with_an_empty_token__
     everything = _ledger_ids(client)
     assert len(everything) == 12  # organization, data manager, 10 samples
     paged = [e.id for e in client.query_events(page_size=3)]
-    assert paged == everything
+    assert paged == [e.id for e in client.query_events()]
+    assert sorted(paged) == sorted(everything)
 
 
 def test_an_exactly_full_last_page_has_an_empty_token__PAGE_2(client: GatewayClient) -> None:
@@ -64,6 +66,66 @@ def test_an_exactly_full_last_page_has_an_empty_token__PAGE_2(client: GatewayCli
     page = client.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_size=4))
     assert len(page.events) == 4
     assert page.next_page_token == ""
+
+
+def _page(client: GatewayClient, token: str = "", size: int = 3, sort: int = 0) -> event_pb2.QueryEventsResponse:
+    return client.call(BY_NAME["orchestrator.event:QueryEvents"],
+                       event_pb2.QueryEventsParam(page_token=token, page_size=size, sort=sort))
+
+
+def _rest(client: GatewayClient, token: str, size: int = 3, sort: int = 0) -> list[str]:
+    """Ids of the pages from ``token`` to the end of the listing."""
+    ids: list[str] = []
+    while token:
+        page = _page(client, token, size, sort)
+        ids += [e.id for e in page.events]
+        token = page.next_page_token
+    return ids
+
+
+def test_a_listing_holds_the_events_committed_before_its_first_page_while_writers_go_on__PAGE_2(
+        client: GatewayClient) -> None:
+    steps.register_data_manager(client)
+    _samples(client, "s", 10)
+    for sort in (common_pb2.ASCENDING, common_pb2.DESCENDING):
+        snapshot = [e.id for e in client.query_events(sort=sort)]
+        first = _page(client, sort=sort)
+        _samples(client, f"during {sort} ", 4)  # committed while the listing is paged: not part of it
+        listing = [e.id for e in first.events] + _rest(client, first.next_page_token, sort=sort)
+        assert listing == snapshot
+
+
+def test_catching_up_by_paging_then_subscribing_from_the_last_id_loses_no_event_under_concurrent_writers(
+        client: GatewayClient) -> None:
+    """The pattern backends use; events paged and then streamed again are possible duplicates, never gaps."""
+    steps.register_data_manager(client)
+    _samples(client, "before", 5)
+    writer_client = GatewayClient(client.channel)
+    writing = threading.Thread(target=lambda: [_samples(writer_client, f"w{n}-", 3) for n in range(40)])
+    writing.start()
+    try:
+        paged: list[str] = []
+        token = ""
+        while True:
+            page = _page(client, token, size=4)
+            paged += [e.id for e in page.events]
+            token = page.next_page_token
+            if not token:
+                break
+        stream = client.subscribe(paged[-1], timeout=STREAM_TIMEOUT)
+    finally:
+        writing.join()
+    expected = _ledger_ids(client)
+    assert len(expected) == 2 + 5 + 40 * 3
+    streamed: list[str] = []
+    missing = set(expected) - set(paged)
+    while missing:
+        streamed.append(next(stream).id)
+        missing.discard(streamed[-1])
+    stream.cancel()
+    assert len(set(streamed)) == len(streamed)
+    assert streamed == [i for i in expected if i in set(streamed)]  # ledger order
+    assert set(paged) | set(streamed) == set(expected)
 
 
 def test_an_undecodable_page_token_is_invalid_argument(client: GatewayClient) -> None:
@@ -147,3 +209,16 @@ def test_subscribers_of_another_channel_see_only_their_channel__GEN_3(client: Ga
     stream.cancel()
     assert [e.asset_kind for e in events] == [common_pb2.ASSET_ORGANIZATION, common_pb2.ASSET_ALGO]
     assert {e.channel for e in events} == {"yourchannel"}
+
+
+def test_a_page_token_pinned_beyond_the_log_is_unavailable_before_the_deadline(client: GatewayClient) -> None:
+    """A token from a replica further ahead waits for this log; what it never reaches is retried elsewhere."""
+    steps.register_data_manager(client)
+    first = _page(client, size=1)
+    ts, event_id_, pinned = base64.urlsafe_b64decode(first.next_page_token).decode().split("/")
+    ahead = base64.urlsafe_b64encode(f"{ts}/{event_id_}/{int(pinned) + 1000}".encode()).decode()
+    with pytest.raises(grpc.RpcError) as failure:
+        client.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_token=ahead),
+                    timeout=1.5)
+    assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "catching up" in failure.value.details()

@@ -61,7 +61,7 @@ def test_models_are_handled_in_request_order__BATCH_2(net: Network) -> None:
     start(net.org1, "c")
     registered = models(net.org1, new_model("second", task="c"), new_model("first", task="c", category=HEAD))
     assert [m.key for m in registered] == [key("second"), key("first")]
-    events = [e.asset_key for e in net.org1.query_events(asset_kind=common_pb2.ASSET_MODEL)]
+    events = [e.asset_key for e in net.org1.ledger_events(asset_kind=common_pb2.ASSET_MODEL)]
     assert events == [key("second"), key("first")]
 
 

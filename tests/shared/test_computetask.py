@@ -143,7 +143,7 @@ def test_a_parent_created_earlier_in_the_call_is_used_with_its_state__TASK_5(net
 
 def test_one_created_event_per_task_in_sorted_order_with_the_stored_task__TASK_6(net: Network) -> None:
     tasks = register(net.org1, new_train_task("child", parents=["parent"]), new_train_task("parent"))
-    events = net.org1.query_events(asset_kind=common_pb2.ASSET_COMPUTE_TASK)
+    events = net.org1.ledger_events(asset_kind=common_pb2.ASSET_COMPUTE_TASK)
     assert [e.asset_key for e in events] == [key("parent"), key("child")]
     assert all(e.event_kind == event_pb2.EVENT_ASSET_CREATED and not e.metadata for e in events)
     assert [e.compute_task for e in events] == tasks

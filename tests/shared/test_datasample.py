@@ -143,7 +143,7 @@ def test_one_created_event_per_sample_in_request_order__DS_4(dms: Network) -> No
     refs = ["ds c", "ds a", "ds b"]
     samples = register(dms, *(new_data_sample(r) for r in refs))
     assert [s.key for s in samples] == [key(r) for r in refs]  # response in request order
-    events = dms.org1.query_events(asset_kind=common_pb2.ASSET_DATA_SAMPLE)
+    events = dms.org1.ledger_events(asset_kind=common_pb2.ASSET_DATA_SAMPLE)
     assert [e.asset_key for e in events] == [key(r) for r in refs]
     assert all(e.event_kind == event_pb2.EVENT_ASSET_CREATED for e in events)
     assert [e.data_sample for e in events] == samples
@@ -211,7 +211,7 @@ def test_a_manager_repeated_in_the_request_is_appended_repeatedly__DS_8(dms: Net
 def test_update_emits_one_updated_event_per_key_in_order_even_if_unchanged__DS_8(dms: Network) -> None:
     register(dms, new_data_sample("ds a"), new_data_sample("ds b", managers=("dm", "dm2")))
     update(dms, ["ds b", "ds a"], ["dm2"])
-    events = dms.org1.query_events(event_kind=event_pb2.EVENT_ASSET_UPDATED)
+    events = dms.org1.ledger_events(event_kind=event_pb2.EVENT_ASSET_UPDATED)
     assert [e.asset_key for e in events] == [key("ds b"), key("ds a")]
     assert all(e.asset_kind == common_pb2.ASSET_DATA_SAMPLE for e in events)
     assert [e.data_sample for e in events] == [get(dms, "ds b"), get(dms, "ds a")]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from orchestrator.api import common_pb2, computetask_pb2, event_pb2
 from orchestrator.shared.errors import ConflictError
+from orchestrator.shared.events import EVENT_NAMESPACE, event_id, transaction_id_of
 from tests.builders import key, new_algo, new_train_task, register_task_assets
 from tests.network import Network
 
@@ -27,16 +31,35 @@ def _task_events(net: Network, ref: str) -> list[event_pb2.Event]:
     return net.org1.query_events(asset_key=key(ref))
 
 
-def test_event_ids_derive_from_the_transaction_and_events_share_its_timestamp__EVT_1_EVT_2(net: Network) -> None:
-    """Ids are ``<tx id>:<position>`` (deterministic on every endorser), timestamps the transaction time."""
+def test_event_ids_are_the_transaction_id_and_a_uuid_and_events_share_its_timestamp__EVT_1_EVT_2(
+        net: Network) -> None:
+    """Ids are ``<tx id>:<lowercase UUID>``, the UUID named after the transaction and the event's index."""
     reply = net.org1.register_tasks(computetask_pb2.RegisterTasksParam(
         tasks=[new_train_task("t1"), new_train_task("t2", parents=["t1"])]))
-    events = [e for e in net.org1.query_events(asset_kind=common_pb2.ASSET_COMPUTE_TASK)]
+    events = net.org1.ledger_events(asset_kind=common_pb2.ASSET_COMPUTE_TASK)
     assert [e.asset_key for e in events] == [t.key for t in reply.tasks]
     tx_ids = {e.id.rsplit(":", 1)[0] for e in events}
-    assert len(tx_ids) == 1 and len(tx_ids.pop()) == 64
-    assert [e.id.rsplit(":", 1)[1] for e in events] == ["000000", "000001"]
+    assert len(tx_ids) == 1
+    tx_id = tx_ids.pop()
+    assert re.fullmatch(r"[0-9a-f]{64}", tx_id)
+    for index, event in enumerate(events):
+        suffix = event.id.rsplit(":", 1)[1]
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", suffix)
+        assert suffix == str(uuid.uuid5(EVENT_NAMESPACE, f"{tx_id}:{index}"))  # every endorser computes it
     assert {e.timestamp.ToNanoseconds() for e in events} == {reply.tasks[0].creation_date.ToNanoseconds()}
+
+
+def test_the_event_id_namespace_never_changes__EVT_2() -> None:
+    """Changing it would make two chaincode versions endorse different ids for one transaction."""
+    assert event_id("0" * 64, 0) == f"{'0' * 64}:{uuid.uuid5(EVENT_NAMESPACE, '0' * 64 + ':0')}"
+    assert str(EVENT_NAMESPACE) == "f9588779-84b2-593c-b066-c09de263fb85"
+
+
+def test_the_transaction_of_an_event_id_is_its_prefix_and_other_shapes_have_none__EVT_2() -> None:
+    tx_id = "ab" * 32
+    assert transaction_id_of(event_id(tx_id, 7)) == tx_id
+    for malformed in ("", tx_id, f"{tx_id}:000001", f"{tx_id}:{uuid.uuid4()}".upper(), f":{uuid.uuid4()}"):
+        assert transaction_id_of(malformed) is None
 
 
 def test_events_are_recorded_only_when_the_call_succeeds_and_carry_the_channel__EVT_3(net: Network) -> None:

@@ -93,7 +93,7 @@ def test_stored_report_is_owned_by_the_worker__FAIL_6_FAIL_10(net: Network) -> N
 def test_report_event_follows_the_task_update__FAIL_7_FAIL_9(net: Network) -> None:
     start(net.org2)
     report = net.org2.register_failure_report(new_failure_report())
-    last_call = net.org1.query_events()[-2:]
+    last_call = net.org1.ledger_events()[-2:]
     assert [(e.asset_kind, e.event_kind) for e in last_call] == [
         (common_pb2.ASSET_COMPUTE_TASK, event_pb2.EVENT_ASSET_UPDATED),
         (common_pb2.ASSET_FAILURE_REPORT, event_pb2.EVENT_ASSET_CREATED),

@@ -235,7 +235,7 @@ def test_completion_events_follow_the_models__MODEL_7(net: Network) -> None:
     register(net.org1, new_composite_task("c"), new_composite_task("child", parents=["c"]))
     start(net.org1, "c")
     models(net.org1, new_model("h", task="c", category=HEAD), new_model("s", task="c"))
-    last_call = net.org1.query_events()[-4:]
+    last_call = net.org1.ledger_events()[-4:]
     assert [(e.asset_key, e.event_kind) for e in last_call] == [
         (key("h"), event_pb2.EVENT_ASSET_CREATED), (key("s"), event_pb2.EVENT_ASSET_CREATED),
         (key("c"), event_pb2.EVENT_ASSET_UPDATED), (key("child"), event_pb2.EVENT_ASSET_UPDATED),

@@ -138,7 +138,7 @@ def test_the_last_expected_performance_completes_the_task__PERF_9_PERF_10(net: N
     assert status(net, "test task") == T.STATUS_DOING
     net.org1.register_performance(new_performance(metric="metric 2"))
     assert status(net, "test task") == T.STATUS_DONE
-    last_call = net.org1.query_events()[-2:]
+    last_call = net.org1.ledger_events()[-2:]
     assert [e.asset_kind for e in last_call] == [common_pb2.ASSET_PERFORMANCE, common_pb2.ASSET_COMPUTE_TASK]
     assert dict(last_call[1].metadata) == {"reason": f"All performances registered on {key('test task')} by {ORG1}"}
 

@@ -56,7 +56,7 @@ def status(net: Network, ref: str) -> int:
 
 def updates(net: Network, ref: str | None = None) -> list[event_pb2.Event]:
     filters = {"asset_key": key(ref)} if ref else {}
-    return [e for e in net.org1.query_events(event_kind=event_pb2.EVENT_ASSET_UPDATED, **filters)
+    return [e for e in net.org1.ledger_events(event_kind=event_pb2.EVENT_ASSET_UPDATED, **filters)
             if e.asset_kind == common_pb2.ASSET_COMPUTE_TASK]
 
 
