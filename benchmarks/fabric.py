@@ -139,6 +139,15 @@ def chaincode_cpu(before: dict[str, Any], after: dict[str, Any]) -> float:
     return spent / executions if executions else 0.0
 
 
+def calls_per_transaction(before: dict[str, Any], after: dict[str, Any], transactions: int) -> str:
+    """Gateway-service calls the peers received per transaction between two network stats, by method."""
+    counts: dict[str, int] = {}
+    for peer, calls in after["peer_calls"].items():
+        for method, count in calls.items():
+            counts[method] = counts.get(method, 0) + count - before["peer_calls"].get(peer, {}).get(method, 0)
+    return ", ".join(f"{method} {count / transactions:.2f}" for method, count in sorted(counts.items()) if count)
+
+
 def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered)
@@ -196,7 +205,8 @@ def fabric_client(network: NetworkProcess, directory: Path, calls: int) -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         after_chaincode = network.stats()
         print(f"(1) Fabric client, sequential submits: CPU {cpu / calls * 1e3:.3f} ms/call, "
-              f"wall {wall / calls * 1e3:.2f} ms/call ({percentiles(latencies)})")
+              f"wall {wall / calls * 1e3:.2f} ms/call ({percentiles(latencies)}); peer calls per transaction: "
+              f"{calls_per_transaction(before_chaincode, after_chaincode, calls)}")
         executions = sum(after_chaincode["chaincode"][m]["executions"] - before_chaincode["chaincode"][m]["executions"]
                          for m in after_chaincode["chaincode"])
         if executions:
