@@ -36,7 +36,6 @@ class ConfigError(ValueError):
 
 
 #: Default ledger-call threads in Fabric mode.
-FABRIC_WORKERS = 128
 
 @dataclass(frozen=True)
 class ChannelAccess:
@@ -83,6 +82,7 @@ class GatewayConfig:
     max_response_size: int = 64 * 1024 * 1024
     grace_period: float = 15.0
     workers: int = 8
+    fabric_failover: bool = True
     event_buffer: int = 2000
     sqlite_synchronous: str = "NORMAL"
     channels: ChannelConfig = field(default_factory=ChannelConfig)
@@ -140,6 +140,15 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _switch(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{text!r} is not on or off")
+
+
 def _address(text: str) -> str:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
@@ -192,9 +201,12 @@ OPTIONS: Final[tuple[_Option, ...]] = (
             "gRPC's default is 4MiB)", _size, metavar="SIZE"),
     _Option("--grace-period", "on SIGTERM/SIGINT, seconds given to in-flight calls before they are cancelled "
             "(default 15)", _seconds, metavar="SECONDS"),
-    _Option("--workers", f"threads running ledger calls (default 8; {FABRIC_WORKERS} in fabric mode, where each "
-            "waits for its commit; in embedded mode small lookups and registrations run on the event loop when "
-            "their ledger is free)", _positive_int, metavar="N"),
+    _Option("--workers", "threads running ledger calls (default 8; in embedded mode small lookups and "
+            "registrations run on the event loop when their ledger is free; in fabric mode calls wait for peers "
+            "without a thread, and the workers only read the event log)", _positive_int, metavar="N"),
+    _Option("--fabric-failover", "fabric mode: when no peer of the caller's organization can be reached, endorse "
+            "and submit through another member organization's peer of the channel, still signed as the caller: "
+            "'on' (default) or 'off'", _switch, metavar="on|off"),
     _Option("--event-buffer", "live events buffered per SubscribeToEvents stream; a slower stream falls back to "
             "reading the ledger and catches up (default 2000)", _positive_int, metavar="N"),
     _Option("--sqlite-synchronous", "embedded mode: NORMAL (default; survives a killed process) or FULL "
@@ -281,10 +293,6 @@ def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | 
         else:
             values[option.dest] = _convert(option, where, str(value))
 
-    if "workers" not in values and values.get("mode") == "fabric":
-        # A Fabric submit holds its worker until the block commits (a second or two), so
-        # concurrency there comes from threads waiting, not from CPU.
-        values["workers"] = FABRIC_WORKERS
     config = GatewayConfig(
         **values,
         channels=parse_channels(channels) if channels is not None else ChannelConfig(),
