@@ -288,11 +288,11 @@ class GatewayClient:
         """
         backoff = self._busy_backoff
         while True:
-            unreachable = [peer.detail("unreachable (circuit open)") for peer in self._peers if peer.open]
+            unreachable: list[ErrorDetail] = []
             busy: GatewayError | None = None
-            groups = [self._order(), *(client._order() for client in fallback)]
-            for number, group in enumerate(groups):
-                later = sum(len(other) for other in groups[number + 1:])
+            for number, client in enumerate((self, *fallback)):
+                group = client._order()
+                unreachable += (peer.detail("unreachable (circuit open)") for peer in client._peers if peer.open)
                 for index, peer in enumerate(group):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not await peer.slots.acquire(remaining):
@@ -302,7 +302,8 @@ class GatewayClient:
                     # answer: an address that accepts but never answers must not eat the caller's deadline
                     # (a status wait is exempt: it may take long on any peer).
                     budgeted = (not peer.ready and remaining > self._connect_timeout and method != "CommitStatus"
-                                and (index + 1 < len(group) or later > 0))
+                                and (index + 1 < len(group) or any(
+                                    not other.open for later in fallback[number:] for other in later._peers)))
                     timeout = self._connect_timeout if budgeted else remaining
                     try:
                         response = await _unary(peer.calls[method], request, max(timeout, 0.001))
