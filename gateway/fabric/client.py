@@ -119,7 +119,7 @@ class Slots:
 
     def release(self) -> None:
         with self._lock:
-            if not self._waiters:
+            if not self._waiters or self._free < 0:  # nobody waits, or streams took slots past the bound
                 self._free += 1
                 return
             loop, waiter = self._waiters.popleft()
