@@ -12,12 +12,13 @@ import grpc
 import pytest
 from fabric_protos.peer import transaction_pb2
 
-from orchestrator.api import algo_pb2, algo_pb2_grpc, common_pb2, event_pb2
+from orchestrator.api import algo_pb2, algo_pb2_grpc, common_pb2, computetask_pb2, event_pb2
 from orchestrator.gateway.invoke.base import TX_ID_TRAILER
 from orchestrator.gateway.invoke.fabric import FabricInvoker
 from orchestrator.gateway.server import GatewayThread
 from tests import builders
 from tests.client import GatewayClient, connected
+from tests.e2e import steps
 from tests.fabric.gateway import fabric_gateway
 from tests.fabric.network import StandInNetwork
 
@@ -91,6 +92,25 @@ def test_a_registration_retried_after_an_in_doubt_answer_succeeds_only_with_the_
             client.register_algo(new_algo("in doubt"))
         assert again.value.code() == grpc.StatusCode.ALREADY_EXISTS
         assert len(client.query_events(asset_key=builders.key("in doubt"))) == 1
+
+
+def test_a_task_action_retried_after_an_in_doubt_answer_succeeds_instead_of_an_illegal_transition(
+        network: StandInNetwork, tmp_path: Path) -> None:
+    with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        steps.setup_train(client)
+        steps.register_task(client, builders.new_train_task("task"))
+        param = computetask_pb2.ApplyTaskActionParam(compute_task_key=builders.key("task"), action=steps.DOING)
+        with network.orderer.hold("mychannel"), pytest.raises(grpc.RpcError) as caught:
+            client.apply_task_action(param, timeout=1.0)
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert network.ledgers["mychannel"].wait_status(dict(caught.value.trailing_metadata() or ())[TX_ID_TRAILER],
+                                                        10) is not None
+        client.apply_task_action(param)  # the retry finds the task doing: its own earlier action
+        assert steps.status(client, "task") == computetask_pb2.STATUS_DOING
+        with pytest.raises(grpc.RpcError) as again:  # a further action is judged by the state machine again
+            client.apply_task_action(param)
+        assert "inappropriate in current state STATUS_DOING" in (again.value.details() or "")
 
 
 def test_a_registration_that_exists_without_an_in_doubt_answer_is_already_exists(
