@@ -18,6 +18,9 @@
 #   (3) a 10,000-task plan in batches of 1,000 through the gateway (target < 20 s)
 #   (4) one task per call, 64 concurrent clients: tasks/s (upstream: about 11 tasks/s)
 #   (5) evaluate and submit latency, p50/p99, and the gateway process's CPU per call
+#   (6) RegisterDataManager with a fixed number of calls in flight (64, 256, 1,000: ``--in-flight``) from
+#       one client thread: calls/s, gateway CPU per call, peer calls per transaction, and the gateway
+#       process's peak thread count (it must not grow with the calls in flight)
 
 from __future__ import annotations
 
@@ -42,7 +45,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.api import computetask_pb2, datasample_pb2, organization_pb2  # noqa: E402
+from orchestrator.api import (  # noqa: E402
+    computetask_pb2,
+    datamanager_pb2_grpc,
+    datasample_pb2,
+    organization_pb2,
+)
 from orchestrator.gateway.config import load_config  # noqa: E402
 from orchestrator.gateway.fabric.config import parse_fabric_config  # noqa: E402
 from orchestrator.gateway.invoke.base import Target  # noqa: E402
@@ -139,6 +147,15 @@ def chaincode_cpu(before: dict[str, Any], after: dict[str, Any]) -> float:
     return spent / executions if executions else 0.0
 
 
+def calls_per_transaction(before: dict[str, Any], after: dict[str, Any], transactions: int) -> str:
+    """Gateway-service calls the peers received per transaction between two network stats, by method."""
+    counts: dict[str, int] = {}
+    for peer, calls in after["peer_calls"].items():
+        for method, count in calls.items():
+            counts[method] = counts.get(method, 0) + count - before["peer_calls"].get(peer, {}).get(method, 0)
+    return ", ".join(f"{method} {count / transactions:.2f}" for method, count in sorted(counts.items()) if count)
+
+
 def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered)
@@ -196,7 +213,8 @@ def fabric_client(network: NetworkProcess, directory: Path, calls: int) -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         after_chaincode = network.stats()
         print(f"(1) Fabric client, sequential submits: CPU {cpu / calls * 1e3:.3f} ms/call, "
-              f"wall {wall / calls * 1e3:.2f} ms/call ({percentiles(latencies)})")
+              f"wall {wall / calls * 1e3:.2f} ms/call ({percentiles(latencies)}); peer calls per transaction: "
+              f"{calls_per_transaction(before_chaincode, after_chaincode, calls)}")
         executions = sum(after_chaincode["chaincode"][m]["executions"] - before_chaincode["chaincode"][m]["executions"]
                          for m in after_chaincode["chaincode"])
         if executions:
@@ -305,6 +323,57 @@ def through_gateway(network: NetworkProcess, directory: Path, args: argparse.Nam
               f"{read_cpu / args.calls * 1e3:.3f} ms/call")
 
 
+def process_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def in_flight(network: NetworkProcess, directory: Path, args: argparse.Namespace) -> None:
+    """(6): calls kept in flight from one thread with gRPC futures, so the client adds no thread per call."""
+    with gateway_process(network.config, directory / "gateway-in-flight", args.workers) as (address, pid), \
+            grpc.insecure_channel(address) as channel:
+        client = GatewayClient(channel).register()
+        stub = datamanager_pb2_grpc.DataManagerServiceStub(channel)
+        for window in args.in_flight:
+            keep_in_flight(network, stub, client.metadata, pid, window)
+
+
+def keep_in_flight(network: NetworkProcess, stub: Any, metadata: Any, pid: int, window: int) -> None:
+    calls = max(4 * window, 1000)
+    slots = threading.Semaphore(window)
+    failures: list[grpc.StatusCode] = []
+    idle_threads = process_threads(pid)
+    peak = [idle_threads]
+    finished = threading.Event()
+
+    def sample() -> None:
+        while not finished.wait(0.05):
+            peak[0] = max(peak[0], process_threads(pid))
+
+    def done(future: grpc.Future) -> None:
+        if future.code() != grpc.StatusCode.OK:
+            failures.append(future.code())
+        slots.release()
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    before, gateway_cpu, begin = network.stats(), process_cpu(pid), time.perf_counter()
+    for n in range(calls):
+        slots.acquire()
+        stub.RegisterDataManager.future(b.new_data_manager(f"dm {window}.{n}"), metadata=metadata,
+                                        timeout=300).add_done_callback(done)
+    for _ in range(window):
+        slots.acquire()
+    wall, gateway_cpu = time.perf_counter() - begin, process_cpu(pid) - gateway_cpu
+    after = network.stats()
+    finished.set()
+    sampler.join()
+    print(f"(6) {window} in flight: {calls / wall:.0f} calls/s ({calls:,} RegisterDataManager, "
+          f"{len(failures)} failed); gateway CPU {gateway_cpu / calls * 1e3:.3f} ms/call; gateway threads "
+          f"{idle_threads} idle, {peak[0]} at most; peer calls per transaction: "
+          f"{calls_per_transaction(before, after, calls)}; chaincode CPU "
+          f"{chaincode_cpu(before, after) * 1e3:.3f} ms per execution")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--policy", default="all", choices=("any", "all", "majority"),
@@ -320,13 +389,20 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--calls", type=int, default=500, help="sequential calls for latency and CPU figures")
     parser.add_argument("--workers", type=int, default=128, help="gateway ledger threads")
+    parser.add_argument("--in-flight", type=lambda text: [int(n) for n in text.split(",")], default=[64, 256, 1000],
+                        help="calls kept in flight in (6), comma-separated")
+    parser.add_argument("--only", choices=("client", "gateway", "in-flight"), help="run one part only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         network = NetworkProcess(directory / "network", args)
         try:
-            fabric_client(network, directory, args.calls)
-            through_gateway(network, directory, args)
+            if args.only in (None, "client"):
+                fabric_client(network, directory, args.calls)
+            if args.only in (None, "gateway"):
+                through_gateway(network, directory, args)
+            if args.only in (None, "in-flight"):
+                in_flight(network, directory, args)
         finally:
             network.stop()
     return 0

@@ -35,10 +35,9 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message says which setting and why."""
 
 
-#: Default ledger-call threads in Fabric mode.
-FABRIC_WORKERS = 128
 #: ``--event-buffer N`` (deprecated, a count of events) stands for N times this many bytes.
 EVENT_BUFFER_BYTES_PER_EVENT: Final = 4096
+
 
 @dataclass(frozen=True)
 class ChannelAccess:
@@ -90,6 +89,7 @@ class GatewayConfig:
     event_cache_bytes: int = 4 * 1024 * 1024
     grace_period: float = 15.0
     workers: int = 8
+    fabric_failover: bool = True
     event_buffer: int | None = None  # deprecated: --subscriber-buffer-bytes
     sqlite_synchronous: str = "NORMAL"
     channels: ChannelConfig = field(default_factory=ChannelConfig)
@@ -145,6 +145,15 @@ def _seconds(text: str) -> float:
     if value < 0:
         raise ValueError(f"{value} is negative")
     return value
+
+
+def _switch(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{text!r} is not on or off")
 
 
 def _address(text: str) -> str:
@@ -212,9 +221,12 @@ OPTIONS: Final[tuple[_Option, ...]] = (
             _size, metavar="SIZE"),
     _Option("--grace-period", "on SIGTERM/SIGINT, seconds given to in-flight calls before they are cancelled "
             "(default 15)", _seconds, metavar="SECONDS"),
-    _Option("--workers", f"threads running ledger calls (default 8; {FABRIC_WORKERS} in fabric mode, where each "
-            "waits for its commit; in embedded mode small lookups and registrations run on the event loop when "
-            "their ledger is free)", _positive_int, metavar="N"),
+    _Option("--workers", "threads running ledger calls (default 8; in embedded mode small lookups and "
+            "registrations run on the event loop when their ledger is free; in fabric mode calls wait for peers "
+            "without a thread, and the workers only read the event log)", _positive_int, metavar="N"),
+    _Option("--fabric-failover", "fabric mode: when no peer of the caller's organization can be reached, endorse "
+            "and submit through another member organization's peer of the channel, still signed as the caller: "
+            "'on' (default) or 'off'", _switch, metavar="on|off"),
     _Option("--event-buffer", f"deprecated, use --subscriber-buffer-bytes: N stands for N x "
             f"{EVENT_BUFFER_BYTES_PER_EVENT} bytes when that option is not given", _positive_int, metavar="N"),
     _Option("--sqlite-synchronous", "embedded mode: NORMAL (default; survives a killed process) or FULL "
@@ -301,10 +313,6 @@ def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | 
         else:
             values[option.dest] = _convert(option, where, str(value))
 
-    if "workers" not in values and values.get("mode") == "fabric":
-        # A Fabric submit holds its worker until the block commits (a second or two), so
-        # concurrency there comes from threads waiting, not from CPU.
-        values["workers"] = FABRIC_WORKERS
     if "event_buffer" in values and "subscriber_buffer_bytes" not in values:
         values["subscriber_buffer_bytes"] = values["event_buffer"] * EVENT_BUFFER_BYTES_PER_EVENT
     config = GatewayConfig(

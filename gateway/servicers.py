@@ -20,7 +20,7 @@ import orchestrator
 from orchestrator.api import event_pb2, info_pb2
 from orchestrator.gateway.events import EventHub
 from orchestrator.gateway.interceptors import current_call
-from orchestrator.gateway.invoke.base import InvocationError, Invoker, RunsAtOnce, Target
+from orchestrator.gateway.invoke.base import InvocationError, Invoker, InvokesAsync, RunsAtOnce, Target
 from orchestrator.gateway.ledger.eventlog import EventLogBehindError
 from orchestrator.shared import codec
 from orchestrator.shared.errors import InvalidAssetError, not_found
@@ -108,6 +108,9 @@ class Servicers:
         bytes as they came, and its reply goes back as it is, without a decode and re-encode.
         """
         call_ledger = self.invoker.evaluate if function.read_only else self.invoker.submit
+        invoker = self.invoker
+        call_async = (invoker.evaluate_async if function.read_only else invoker.submit_async) \
+            if isinstance(invoker, InvokesAsync) else None
         run_now = self.invoker.run_now if function.bounded and isinstance(self.invoker, RunsAtOnce) else None
         hook = RESPONSE_HOOKS.get(function.method.full_name)
         budget = self.max_response_bytes if function.read_only else None  # queries build pages within it
@@ -122,7 +125,10 @@ class Servicers:
             if run_now is not None and len(raw) <= RUN_AT_ONCE_MAX_BYTES:
                 reply = run_now(target, function.name, argument, read_only=function.read_only)
             if reply is None:
-                reply = await self.run(call_ledger, target, function.name, argument, timeout=timeout)
+                if call_async is not None:
+                    reply = await call_async(target, function.name, argument, timeout=timeout)
+                else:
+                    reply = await self.run(call_ledger, target, function.name, argument, timeout=timeout)
             if hook is not None:
                 return hook(codec.decode_message(reply, function.response)).SerializeToString()
             return codec.decode_serialized(reply, function.response)

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import threading
@@ -76,24 +78,49 @@ class Status:
 
 
 class Watch:
-    """One submitted transaction awaiting its status from the listener."""
+    """One submitted transaction awaiting its status from the listener (settled by the listener's thread)."""
 
-    __slots__ = ("_event", "broken", "status", "tx_id")
+    __slots__ = ("_lock", "_waiter", "broken", "settled", "status", "tx_id")
 
     def __init__(self, tx_id: str) -> None:
         self.tx_id = tx_id
         self.status: Status | None = None
         self.broken = False  # the stream failed: ask CommitStatus instead
-        self._event = threading.Event()
+        self.settled = False
+        self._lock = threading.Lock()
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     def _settle(self, status: Status | None) -> None:
-        self.status = status
-        self.broken = status is None
-        self._event.set()
+        with self._lock:
+            if self.settled:
+                return
+            self.status = status
+            self.broken = status is None
+            self.settled = True
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            loop, future = waiter
+            with contextlib.suppress(RuntimeError):  # the waiter's loop closed: nobody waits any more
+                loop.call_soon_threadsafe(_wake, future)
 
-    def wait(self, timeout: float) -> bool:
-        """Whether the watch settled (a status, or broken) within ``timeout``."""
-        return self._event.wait(max(timeout, 0.0))
+    async def wait_async(self, timeout: float) -> bool:
+        """Whether the watch settled (a status, or broken) within ``timeout``; waits without a thread."""
+        with self._lock:
+            if self.settled:
+                return True
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiter = (loop, future)
+        try:
+            await asyncio.wait_for(future, max(timeout, 0.0))
+        except TimeoutError:
+            return self.settled
+        return True
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class CommitListener:
@@ -145,7 +172,7 @@ class CommitListener:
             start = None if self._position is None else self._position + 1
             envelope = signed_seek_envelope(self._network.gateway.identity, self._network.channel, start)
             try:
-                stream = client.open_filtered_blocks(envelope, skip=failed)
+                stream = client.open_filtered_blocks(envelope, skip=failed, fallback=self._network.fallback)
             except ValueError:  # the caller closed the gRPC channels: nothing more to listen to
                 return
             with self._lock:
@@ -157,7 +184,8 @@ class CommitListener:
                 proven = False
                 for response in stream:
                     if not proven:
-                        client.report_reachable(stream.address)
+                        for reader in (client, *self._network.fallback):
+                            reader.report_reachable(stream.address)
                         proven = True
                     if response.WhichOneof("Type") != "filtered_block":
                         logger.warning("filtered blocks of %s from %s ended with status %s", self._network.channel,
@@ -171,9 +199,10 @@ class CommitListener:
                 detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
                 logger.info("filtered blocks of %s from %s failed (%s), reconnecting", self._network.channel,
                             stream.address, detail)
-                client.report_unreachable(stream.address)
+                for reader in (client, *self._network.fallback):
+                    reader.report_unreachable(stream.address)
                 failed.append(stream.address)
-                if len(failed) >= len(client.addresses):
+                if len(failed) >= len(client.addresses) + sum(len(c.addresses) for c in self._network.fallback):
                     failed = []
             finally:
                 stream.close()

@@ -11,7 +11,7 @@
 #             server_name_override: ""                  # TLS name to verify instead of the host
 #             tls_client_certificate: FILE              # mutual TLS with the peer (both or neither)
 #             tls_client_key: FILE
-#             max_in_flight: 400                        # our bound on calls in flight to this peer
+#             max_in_flight: 500                        # our bound on calls in flight to this peer
 #         connection_profile: FILE                      # peers of this MSP from a Fabric connection profile
 #
 # Relative paths are relative to the configuration file. Environment variables override the

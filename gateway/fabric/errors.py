@@ -104,12 +104,13 @@ class GatewayError(Exception):
     step: str = "gateway"
 
     def __init__(self, code: grpc.StatusCode, message: str, details: Sequence[ErrorDetail] = (),
-                 *, tx_id: str = "") -> None:
+                 *, tx_id: str = "", unreachable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = tuple(details)
         self.tx_id = tx_id
+        self.unreachable = unreachable  # no peer could be reached: nobody answered, not even to refuse
 
     @property
     def chaincode_message(self) -> str | None:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import sqlite3
@@ -68,6 +70,7 @@ class EventFeed:
         self.log = EventLog(str(path), channel, locate=self.locate)
         self._checkpoint = self._read_checkpoint()
         self._progress = threading.Condition()
+        self._block_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._stop = threading.Event()
         self._stream: ChaincodeEvents | None = None
         self._stream_lock = threading.Lock()
@@ -130,6 +133,42 @@ class EventFeed:
             if not self.connected:  # reconnecting: wait_for_block returns at once
                 self._stop.wait(min(self._backoff, max(0.0, deadline - time.monotonic())))
         return True
+    def _logged(self, block_number: int) -> bool:
+        return self._checkpoint is not None and self._checkpoint.block_number >= block_number
+
+    async def wait_for_block_async(self, block_number: int, timeout: float) -> bool:
+        """:meth:`wait_for_block` for a coroutine: waits on its event loop, without a thread."""
+        with self._progress:
+            if self._logged(block_number) or self._stop.is_set() or not self.connected:
+                return self._logged(block_number)
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            entry = (block_number, loop, waiter)
+            self._block_waiters.append(entry)
+        try:
+            await asyncio.wait_for(waiter, max(timeout, 0.0))
+        except TimeoutError:
+            pass
+        finally:
+            with self._progress, contextlib.suppress(ValueError):
+                self._block_waiters.remove(entry)
+        return self._logged(block_number)
+
+    def _notify(self) -> None:
+        """Wake the waiters whose block is logged, or all when the stream is down (holding ``_progress``)."""
+        self._progress.notify_all()
+        if not self._block_waiters:
+            return
+        down = self._stop.is_set() or not self.connected
+        waiting = []
+        for entry in self._block_waiters:
+            number, loop, waiter = entry
+            if down or self._logged(number):
+                with contextlib.suppress(RuntimeError):  # that loop is closed
+                    loop.call_soon_threadsafe(_wake, waiter)
+            else:
+                waiting.append(entry)
+        self._block_waiters = waiting
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -179,7 +218,7 @@ class EventFeed:
             finally:
                 with self._progress:
                     self.connected = False
-                    self._progress.notify_all()
+                    self._notify()
                 stream.close()
                 with self._stream_lock:
                     self._stream = None
@@ -200,7 +239,7 @@ class EventFeed:
         self.log.notify_committed()
         with self._progress:
             self._checkpoint = last
-            self._progress.notify_all()
+            self._notify()
 
     def _write(self, batches: list[tuple[str, bytes]], last: Checkpoint, *, skip_known: bool) -> None:
         conn = self._conn
@@ -229,10 +268,15 @@ class EventFeed:
             if self._stream is not None:
                 self._stream.close()
         with self._progress:
-            self._progress.notify_all()
+            self._notify()
         self._thread.join(timeout=10)
         self.log.close()
         self._conn.close()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 __all__ = ["CHECKPOINT_SCHEMA", "Checkpoint", "EventFeed"]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.gateway.fabric.client import GatewayClient
@@ -35,10 +36,12 @@ class Gateway:
     def __init__(
         self, identity: SigningIdentity, client: GatewayClient, *, evaluate_timeout: float = 30.0,
         endorse_timeout: float = 30.0, submit_timeout: float = 10.0, commit_status_timeout: float = 60.0,
-        commit_by_blocks: bool = True,
+        commit_by_blocks: bool = True, fallback: Callable[[str], Sequence[GatewayClient]] | None = None,
     ) -> None:
         self.identity = identity
         self.client = client
+        #: Per channel, the clients of other organizations' peers to fail over to (still signed by ``identity``).
+        self.fallback = fallback
         self.options = Options(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout,
                                commit_by_blocks)
         self._networks: dict[str, Network] = {}

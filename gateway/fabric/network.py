@@ -10,7 +10,7 @@ import grpc
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.orderer import ab_pb2
 
-from orchestrator.gateway.fabric.client import EventStream
+from orchestrator.gateway.fabric.client import EventStream, GatewayClient
 from orchestrator.gateway.fabric.commit import CommitListener
 from orchestrator.gateway.fabric.contract import Contract
 from orchestrator.gateway.fabric.errors import ChaincodeEventsError, details_of
@@ -75,6 +75,8 @@ class Network:
     def __init__(self, gateway: Gateway, channel: str) -> None:
         self.gateway = gateway
         self.channel = channel
+        #: Other organizations' peers of the channel, used when none of ours can be reached.
+        self.fallback: tuple[GatewayClient, ...] = tuple(gateway.fallback(channel)) if gateway.fallback else ()
         self._listener: CommitListener | None = None
         self._lock = threading.Lock()
         self._closed = False

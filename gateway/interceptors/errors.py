@@ -19,7 +19,7 @@ import grpc
 import grpc.aio
 
 from orchestrator.gateway.interceptors import BehaviorInterceptor, Call, StreamBehavior, UnaryBehavior, current_call
-from orchestrator.gateway.invoke.base import ChaincodeError, InvocationError
+from orchestrator.gateway.invoke.base import TX_ID_TRAILER, ChaincodeError, InvocationError
 from orchestrator.gateway.ledger.faults import LedgerFault
 from orchestrator.shared.errors import IllegalTransitionError, OrcError, status_name_for
 
@@ -69,6 +69,8 @@ class ErrorInterceptor(BehaviorInterceptor):
         status, message = status_of(exc, call.request_id)
         call.status, call.details = status, message
         _log(call, exc, status)
+        if isinstance(exc, InvocationError) and exc.tx_id:
+            await context.abort(status, message, trailing_metadata=((TX_ID_TRAILER, exc.tx_id),))
         await context.abort(status, message)
 
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:

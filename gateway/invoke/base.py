@@ -48,13 +48,21 @@ class Target:
     chaincode: str = ""
 
 
-class InvocationError(Exception):
-    """The call failed outside the contract; ``status`` is what the client gets."""
+#: Trailing metadata naming the transaction whose outcome a failed call leaves in doubt.
+TX_ID_TRAILER: Final = "orchestrator-tx-id"
 
-    def __init__(self, status: grpc.StatusCode, message: str) -> None:
+
+class InvocationError(Exception):
+    """The call failed outside the contract; ``status`` is what the client gets.
+
+    ``tx_id`` names a transaction that may still commit (sent as the ``orchestrator-tx-id`` trailer).
+    """
+
+    def __init__(self, status: grpc.StatusCode, message: str, *, tx_id: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.tx_id = tx_id
 
     def __str__(self) -> str:
         return self.message
@@ -112,6 +120,21 @@ class Invoker(Protocol):
 
     def close(self) -> None:
         """Release ledgers and connections; called once, after the last call returned."""
+        ...
+
+
+@runtime_checkable
+class InvokesAsync(Protocol):
+    """Optional: an invoker whose calls are coroutines, awaited on the server's event loop without a thread."""
+
+    async def evaluate_async(self, target: Target, function: str, argument: bytes, *,
+                             timeout: float | None = None) -> bytes:
+        """As :meth:`Invoker.evaluate`."""
+        ...
+
+    async def submit_async(self, target: Target, function: str, argument: bytes, *,
+                           timeout: float | None = None) -> bytes:
+        """As :meth:`Invoker.submit`."""
         ...
 
 

@@ -1,35 +1,47 @@
 """The Fabric invoker: each call is a chaincode invocation through a peer's Gateway service, signed as ``mspid``."""
 
-# Calls are concurrent: nothing is serialized per organization (upstream's gateway ran one
-# call at a time per MSP); each peer only bounds how many of our calls it serves at once
-# (:mod:`orchestrator.gateway.fabric.client`). A submit is endorse → submit → commit status.
-# An MVCC or phantom read conflict is retried from a fresh endorsement (new transaction id)
-# with jittered backoff, a bounded number of times, then answered ABORTED. A chaincode error
-# travels as :class:`ChaincodeError` (its ``OE`` code decides the status, never UNKNOWN for a
-# domain error). When a commit status does not come in time but the caller's deadline leaves
-# room, the call is retried like upstream did; a retry that then fails (a registration finding
-# its asset, an action finding the state it would have produced) first checks whether one of
-# the call's own earlier transactions committed, and if so answers that transaction's result:
-# success, exactly what was written, and a genuine second registration still gets
-# ALREADY_EXISTS. The events of each (channel, chaincode) are read into an event log
-# (:mod:`orchestrator.gateway.fabric.events`); a submit returns once its events are in the log,
-# so a ``QueryEvents`` after a write sees it.
+# Calls are concurrent and asynchronous: the server awaits :meth:`FabricInvoker.submit_async` on
+# its event loop, the peers' answers wake it, and no thread waits for a peer; each peer only
+# bounds how many of our calls it serves at once (:mod:`orchestrator.gateway.fabric.client`). A
+# submit is endorse → submit → commit status. When no peer of the caller's organization can be
+# reached, another organization's peer of the channel serves the call, still signed as the caller
+# (``failover``). An MVCC or phantom read conflict is retried from a fresh endorsement (new
+# transaction id) with jittered backoff, a bounded number of times, then answered ABORTED. A
+# chaincode error travels as :class:`ChaincodeError` (its ``OE`` code decides the status).
+#
+# Once a transaction may have reached the orderer its outcome is resolved, never guessed: from
+# the commit listener, then by asking any reachable peer of the channel, until the caller's
+# deadline. Committed and valid: the result. Invalidated: the mapped error (conflicts retried).
+# Still unknown at the deadline: DEADLINE_EXCEEDED naming the transaction (message and
+# ``orchestrator-tx-id`` trailer), and the call is remembered for a while: when the backend
+# retries the same request and the chaincode refuses it (the asset exists, the task moved on),
+# the earlier transaction's status is asked and, if it committed, its result is the answer. A
+# request of different content, or with no in-doubt answer before, keeps the refusal. The events
+# of each (channel, chaincode) are read into an event log (:mod:`orchestrator.gateway.fabric.events`);
+# a submit returns once its events are in the log, so a ``QueryEvents`` after a write sees it.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import hashlib
+import json
 import logging
 import os
 import random
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
 import grpc
 
 from orchestrator.gateway.config import ChannelConfig
-from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
+from orchestrator.gateway.fabric.client import Endpoint, GatewayClient, run_blocking
+from orchestrator.gateway.fabric.commit import Status, Watch
 from orchestrator.gateway.fabric.config import FabricConfig, parse_fabric_config
 from orchestrator.gateway.fabric.contract import Contract
 from orchestrator.gateway.fabric.errors import (
@@ -63,6 +75,16 @@ logger = logging.getLogger(__name__)
 EVENT_WAIT: Final = 10.0
 #: How long checking an earlier, in-doubt attempt may wait for its commit status.
 IN_DOUBT_WAIT: Final = 1.0
+#: Calls answered in doubt are remembered this long (seconds), at most this many.
+IN_DOUBT_MEMORY: Final = 3600.0
+IN_DOUBT_CAPACITY: Final = 10_000
+#: How long before the caller's deadline a call answers, so that its status (and transaction id) arrives.
+ANSWER_MARGIN: Final = 0.1
+#: Least pause between two status questions when no peer of the channel answers.
+STATUS_RETRY_MIN: Final = 0.1
+#: Commit status failures that leave the outcome unknown: ask again.
+_STATUS_UNKNOWN: Final = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
+                                    grpc.StatusCode.CANCELLED})
 #: What peers say when a chaincode is not defined on the channel, or not initialized (Fabric's texts).
 _LIFECYCLE_MARKERS: Final = ("has been successfully defined on channel", "has not been initialized",
                              "is already initialized but called as init",
@@ -80,14 +102,104 @@ def _lock(directory: Path) -> IO[str]:
     return handle
 
 
+def _request_content(argument: bytes) -> bytes:
+    """An envelope without its request id: what makes two calls the same request (a retry gets a new id)."""
+    try:
+        body = json.loads(argument)
+    except ValueError:
+        return argument
+    if not isinstance(body, dict):
+        return argument
+    body.pop("request_id", None)
+    return json.dumps(body, sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class InDoubtAttempt:
+    """A transaction whose outcome was unknown when its call was answered."""
+
+    tx_id: str
+    result: bytes
+    has_event: bool
+    expires: float
+
+
+class InDoubtCalls:
+    """Calls answered in doubt, by (target, function, request content), for ``memory`` seconds; thread-safe."""
+
+    def __init__(self, *, memory: float = IN_DOUBT_MEMORY, capacity: int = IN_DOUBT_CAPACITY) -> None:
+        self._memory = memory
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._calls: OrderedDict[tuple[Target, str, bytes], list[InDoubtAttempt]] = OrderedDict()
+        self._functions: dict[tuple[Target, str], int] = {}  # quick "none for this call" without hashing
+
+    @staticmethod
+    def _key(target: Target, function: str, argument: bytes) -> tuple[Target, str, bytes]:
+        return target, function, hashlib.sha256(_request_content(argument)).digest()
+
+    def _drop(self, key: tuple[Target, str, bytes]) -> None:
+        attempts = self._calls.pop(key)
+        short = key[:2]
+        self._functions[short] -= len(attempts)
+        if not self._functions[short]:
+            del self._functions[short]
+
+    def remember(self, target: Target, function: str, argument: bytes, prepared: PreparedTransaction) -> None:
+        key = self._key(target, function, argument)
+        attempt = InDoubtAttempt(prepared.tx_id, prepared.result, prepared.event is not None,
+                                 time.monotonic() + self._memory)
+        with self._lock:
+            self._calls.setdefault(key, []).append(attempt)
+            self._calls.move_to_end(key)
+            self._functions[key[:2]] = self._functions.get(key[:2], 0) + 1
+            while len(self._calls) > self._capacity:
+                self._drop(next(iter(self._calls)))
+
+    def candidates(self, target: Target, function: str, argument: bytes) -> list[InDoubtAttempt]:
+        """The unexpired attempts of the same request, oldest first."""
+        if (target, function) not in self._functions:
+            return []
+        key = self._key(target, function, argument)
+        now = time.monotonic()
+        with self._lock:
+            attempts = [a for a in self._calls.get(key, []) if a.expires > now]
+            if key in self._calls and len(attempts) != len(self._calls[key]):
+                self._drop(key)
+                if attempts:
+                    self._calls[key] = attempts
+                    self._functions[key[:2]] = self._functions.get(key[:2], 0) + len(attempts)
+            return attempts
+
+    def forget(self, target: Target, function: str, argument: bytes, attempt: InDoubtAttempt) -> None:
+        """The attempt's outcome is known now (answered, or invalidated)."""
+        key = self._key(target, function, argument)
+        with self._lock:
+            attempts = self._calls.get(key)
+            if attempts is None or attempt not in attempts:
+                return
+            self._drop(key)
+            rest = [a for a in attempts if a is not attempt]
+            if rest:
+                self._calls[key] = rest
+                self._functions[key[:2]] = self._functions.get(key[:2], 0) + len(rest)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(attempts) for attempts in self._calls.values())
+
+
 class FabricInvoker:
     """:class:`~orchestrator.gateway.invoke.base.Invoker` over Fabric peers; thread-safe, many calls in flight."""
 
-    def __init__(self, config: FabricConfig, data_dir: Path, *, channels: ChannelConfig | None = None) -> None:
+    def __init__(self, config: FabricConfig, data_dir: Path, *, channels: ChannelConfig | None = None,
+                 failover: bool = True) -> None:
         self._data_dir = Path(data_dir) / "fabric"
         self._lock_file = _lock(self._data_dir)  # first: nothing to release if another gateway holds it
         self.settings = config.settings
         self._channel_config = channels or ChannelConfig()
+        self.failover = failover
+        self._in_doubt = InDoubtCalls()
         self._grpc_channels: list[grpc.Channel] = []
         self.gateways: dict[str, Gateway] = {}
         self._clients: dict[str, GatewayClient] = {}
@@ -105,6 +217,7 @@ class FabricInvoker:
                     organization.identity, client, evaluate_timeout=settings.evaluate_timeout,
                     endorse_timeout=settings.endorse_timeout, submit_timeout=settings.submit_timeout,
                     commit_status_timeout=settings.commit_timeout,
+                    fallback=self._fallback_of(mspid) if self.failover else None,
                 )
         self._feeds: dict[tuple[str, str], EventFeed] = {}
         self._feeds_lock = threading.Lock()
@@ -113,6 +226,17 @@ class FabricInvoker:
             for chaincode in access.chaincodes:
                 if self._sources(channel):
                     self._feed(channel, chaincode)
+
+    def _fallback_of(self, mspid: str) -> Callable[[str], Sequence[GatewayClient]]:
+        """Per channel, the other member organizations' peers, for when ``mspid``'s cannot be reached."""
+
+        def fallback(channel: str) -> Sequence[GatewayClient]:
+            channels = self._channel_config.channels
+            members = channels[channel].organizations if channels is not None and channel in channels else None
+            return [client for other, client in self._clients.items()
+                    if other != mspid and (members is None or other in members)]
+
+        return fallback
 
     # -- targets -----------------------------------------------------------------------
 
@@ -153,12 +277,16 @@ class FabricInvoker:
         return self._gateway(target).get_network(target.channel).get_contract(target.chaincode)
 
     def _deadline(self, timeout: float | None) -> float:
-        return time.monotonic() + (self.settings.call_timeout if timeout is None else timeout)
+        """When to answer: the caller's deadline less a margin for the answer to reach it first."""
+        if timeout is None:
+            return time.monotonic() + self.settings.call_timeout
+        return time.monotonic() + timeout - min(ANSWER_MARGIN, timeout / 10)
 
     # -- evaluate ----------------------------------------------------------------------
 
-    def evaluate(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
-        """Run a read-only function on one peer of the caller's organization.
+    async def evaluate_async(self, target: Target, function: str, argument: bytes, *,
+                             timeout: float | None = None) -> bytes:
+        """Run a read-only function on one peer of the caller's organization (another's when none answers).
 
         Raises:
             ChaincodeError: the chaincode refused the call.
@@ -169,85 +297,78 @@ class FabricInvoker:
         failures = 0
         while True:
             try:
-                return contract.evaluate(function, [argument], timeout=deadline - time.monotonic())
+                return await contract.evaluate_async(function, [argument], timeout=deadline - time.monotonic())
             except EvaluateError as exc:
                 if exc.chaincode_message is not None:
                     raise ChaincodeError(exc.chaincode_message) from None
                 if not self._transient(exc) or failures >= self.settings.mvcc_retries or \
-                        not self._pause(failures, deadline):
+                        not await self._pause(failures, deadline):
                     raise self._mapped(exc, target) from None
                 failures += 1
 
+    def evaluate(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
+        """:meth:`evaluate_async` for synchronous callers."""
+        return run_blocking(self.evaluate_async(target, function, argument, timeout=timeout))
+
     # -- submit ------------------------------------------------------------------------
 
-    def submit(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
+    async def submit_async(self, target: Target, function: str, argument: bytes, *,
+                           timeout: float | None = None) -> bytes:
         """Run a function as a transaction; return its result once committed and its events logged.
 
         Raises:
             ChaincodeError: the chaincode refused the call (nothing written).
-            InvocationError: ABORTED (conflicts outlasted the retries; nothing written), PERMISSION_DENIED,
-                UNAVAILABLE or DEADLINE_EXCEEDED (the last two may leave a transaction to commit later).
+            InvocationError: ABORTED (invalidated, or conflicts outlasted the retries; nothing written),
+                PERMISSION_DENIED, UNAVAILABLE (nothing was ordered), DEADLINE_EXCEEDED (when ordered, the
+                transaction's fate was still unknown at the deadline: ``tx_id`` names it).
         """
         contract = self.contract(target)
         deadline = self._deadline(timeout)
-        in_doubt: list[PreparedTransaction] = []
         conflicts = failures = 0
         while True:
             if time.monotonic() >= deadline:
-                raise self._deadline_error(in_doubt)
+                raise InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded; nothing was submitted")
             proposal = contract.new_proposal(function, [argument])
             try:
-                prepared = contract.endorse(proposal, deadline=deadline)
+                prepared = await contract.endorse_async(proposal, deadline=deadline)
             except EndorseError as exc:
-                done = self._resolve(target, contract, in_doubt, deadline)
-                if done is not None:
-                    return done
                 if exc.chaincode_message is not None:
+                    earlier = await self._earlier_attempt(target, contract, function, argument, deadline)
+                    if earlier is not None:
+                        return earlier
                     raise ChaincodeError(exc.chaincode_message) from None
-                if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED and in_doubt:
-                    raise self._deadline_error(in_doubt) from None
                 if not self._transient(exc) or failures >= self.settings.mvcc_retries or \
-                        not self._pause(failures, deadline):
+                        not await self._pause(failures, deadline):
                     raise self._mapped(exc, target) from None
                 failures += 1
                 continue
             watch = contract.watch(prepared.tx_id)
             try:
-                contract.submit_prepared(prepared, deadline=deadline)
+                await contract.submit_prepared_async(prepared, deadline=deadline)
             except SubmitError as exc:
-                # no listener any more: the network closed meanwhile, and closing broke every watch
-                if watch is not None and (listener := contract.network.commit_listener()) is not None:
-                    listener.forget(watch)
-                if exc.code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE):
-                    in_doubt.append(prepared)  # the orderer may have it
-                    done = self._resolve(target, contract, in_doubt, deadline)
-                    if done is not None:
-                        return done
-                    if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                        raise self._deadline_error(in_doubt) from None
-                raise self._mapped(exc, target) from None
-            try:
-                status = contract.commit_status(prepared.tx_id, deadline=deadline, watch=watch)
-            except CommitStatusError as exc:
-                in_doubt.append(prepared)
-                if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED and time.monotonic() < deadline:
-                    logger.warning("no commit status for transaction %s within %.1fs, retrying the call",
-                                   prepared.tx_id, self.settings.commit_timeout)
-                    continue
-                if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    raise self._deadline_error(in_doubt) from None
-                raise self._mapped(exc, target, in_doubt=True) from None
+                if exc.code != grpc.StatusCode.DEADLINE_EXCEEDED and not exc.unreachable:
+                    # the ordering service answered through a peer: it did not take the transaction
+                    contract.forget(watch)
+                    if exc.code == grpc.StatusCode.UNAVAILABLE:
+                        self._in_doubt.remember(target, function, argument, prepared)
+                    raise self._mapped(exc, target, in_doubt=exc.code == grpc.StatusCode.UNAVAILABLE) from None
+                # no answer: the transaction may have reached the orderer, so it is resolved as if accepted
+            status = await self._settle(target, contract, prepared.tx_id, watch, deadline)
+            if status is None:
+                self._in_doubt.remember(target, function, argument, prepared)
+                raise InvocationError(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"deadline exceeded before the outcome of transaction {prepared.tx_id} was known; it may still "
+                    "commit: retrying the same call is safe (it answers this transaction's result if it committed)",
+                    tx_id=prepared.tx_id) from None
             if status.successful:
-                self._await_events(target, prepared, status.block_number, deadline)
+                await self._await_events(target, prepared.event is not None, status.block_number, deadline)
                 return prepared.result
-            done = self._resolve(target, contract, in_doubt, deadline)
-            if done is not None:
-                return done
             error = CommitError(prepared.tx_id, status.code, status.block_number)
             if not error.conflict:
                 raise InvocationError(grpc.StatusCode.ABORTED,
                                       f"{error}; nothing was written") from None
-            if conflicts >= self.settings.mvcc_retries or not self._pause(conflicts, deadline):
+            if conflicts >= self.settings.mvcc_retries or not await self._pause(conflicts, deadline):
                 raise InvocationError(
                     grpc.StatusCode.ABORTED,
                     f"transaction conflicted with concurrent updates {conflicts + 1} times "
@@ -256,30 +377,66 @@ class FabricInvoker:
             conflicts += 1
             logger.debug("transaction %s: %s, retrying (%d)", prepared.tx_id, error.code_name, conflicts)
 
-    def _resolve(self, target: Target, contract: Contract, in_doubt: list[PreparedTransaction], deadline: float
-                 ) -> bytes | None:
-        """The result of an earlier attempt of this call that committed after all, if one did."""
-        for prepared in list(in_doubt):
+    def submit(self, target: Target, function: str, argument: bytes, *, timeout: float | None = None) -> bytes:
+        """:meth:`submit_async` for synchronous callers."""
+        return run_blocking(self.submit_async(target, function, argument, timeout=timeout))
+
+    async def _settle(self, target: Target, contract: Contract, tx_id: str, watch: Watch | None, deadline: float
+                      ) -> Status | None:
+        """The status of an ordered transaction, asked until ``deadline``; ``None`` if still unknown then.
+
+        The commit listener answers first; when its stream breaks, or the status takes longer than
+        the commit timeout, any reachable peer of the channel is asked (the caller's organization's
+        first, then the others'), again and again until one answers or the deadline passes.
+
+        Raises:
+            InvocationError: a peer refused to tell (PERMISSION_DENIED …).
+        """
+        attempt = 0
+        while True:
+            try:
+                return await contract.commit_status_async(tx_id, deadline=deadline, watch=watch)
+            except CommitStatusError as exc:
+                watch = None
+                if time.monotonic() >= deadline:
+                    return None
+                if exc.code not in _STATUS_UNKNOWN and not exc.too_many_requests:
+                    raise self._mapped(exc, target, in_doubt=True) from None
+                if exc.code != grpc.StatusCode.DEADLINE_EXCEEDED:  # nothing reachable: ask again a bit later
+                    if not await self._pause(attempt, deadline, floor=STATUS_RETRY_MIN):
+                        return None
+                    attempt += 1
+                logger.info("transaction %s: outcome unknown (%s), asking again", tx_id, exc.code.name)
+
+    async def _earlier_attempt(self, target: Target, contract: Contract, function: str, argument: bytes,
+                               deadline: float) -> bytes | None:
+        """The result of an earlier call with the same request whose answer was in doubt, if it committed.
+
+        A backend that retries after DEADLINE_EXCEEDED (or an in-doubt UNAVAILABLE) finds its own
+        write: the registration exists, the task is already in the state it asked for. When that
+        earlier transaction committed, the retry answers its result; a request of different
+        content, or with no in-doubt answer before, keeps the chaincode's error.
+        """
+        for earlier in self._in_doubt.candidates(target, function, argument):
             wait = min(deadline, time.monotonic() + IN_DOUBT_WAIT)
             try:
-                status = contract.commit_status(prepared.tx_id, deadline=wait)
+                status = await contract.commit_status_async(earlier.tx_id, deadline=wait)
             except GatewayError:
-                continue
+                continue  # still unknown: keep it for a later retry
+            self._in_doubt.forget(target, function, argument, earlier)
             if status.successful:
-                logger.info("transaction %s, an earlier attempt of this call, committed: answering its result",
-                            prepared.tx_id)
-                self._await_events(target, prepared, status.block_number, deadline)
-                return prepared.result
-            in_doubt.remove(prepared)  # invalidated: it wrote nothing
+                logger.info("transaction %s, answered in doubt earlier, committed: answering its result to the "
+                            "retried call", earlier.tx_id)
+                await self._await_events(target, earlier.has_event, status.block_number, deadline)
+                return earlier.result
         return None
 
-    def _await_events(self, target: Target, prepared: PreparedTransaction, block_number: int, deadline: float
-                      ) -> None:
-        if prepared.event is None:
+    async def _await_events(self, target: Target, has_event: bool, block_number: int, deadline: float) -> None:
+        if not has_event:
             return
         feed = self._feed(target.channel, target.chaincode)
         if feed is not None and feed.connected:
-            feed.wait_for_block(block_number, max(0.0, min(deadline - time.monotonic(), EVENT_WAIT)))
+            await feed.wait_for_block_async(block_number, max(0.0, min(deadline - time.monotonic(), EVENT_WAIT)))
 
     # -- errors and retries --------------------------------------------------------------
 
@@ -300,19 +457,19 @@ class FabricInvoker:
         return (exc.code == grpc.StatusCode.ABORTED and not self._refused_identity(exc)
                 and not self._lifecycle_problem(exc))
 
-    def _pause(self, attempt: int, deadline: float) -> bool:
+    async def _pause(self, attempt: int, deadline: float, *, floor: float = 0.0) -> bool:
         """Sleep a jittered, growing backoff; False when the deadline leaves no room for another attempt."""
-        base = min(self.settings.retry_backoff * (2 ** attempt), self.settings.retry_backoff_max)
+        base = max(floor, min(self.settings.retry_backoff * (2 ** attempt), self.settings.retry_backoff_max))
         delay = random.uniform(base / 2, base * 1.5)
         if time.monotonic() + delay >= deadline:
             return False
-        time.sleep(delay)
+        await asyncio.sleep(delay)
         return True
 
     def _mapped(self, exc: GatewayError, target: Target, *, in_doubt: bool = False) -> InvocationError:
         summary = str(exc)
         if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED, summary)
+            return InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED, summary, tx_id=exc.tx_id if in_doubt else "")
         if self._refused_identity(exc):
             return InvocationError(grpc.StatusCode.PERMISSION_DENIED,
                                    f"the Fabric network refused the identity of {target.mspid}: {summary}")
@@ -321,17 +478,9 @@ class FabricInvoker:
                                    f'chaincode "{target.chaincode}" is not ready on channel "{target.channel}" '
                                    f"(defined and initialized?): {summary}")
         if in_doubt:
-            summary += "; the transaction may still commit"
+            summary += "; the transaction may still commit: retrying the same call is safe"
+            return InvocationError(grpc.StatusCode.UNAVAILABLE, summary, tx_id=exc.tx_id)
         return InvocationError(grpc.StatusCode.UNAVAILABLE, summary)
-
-    @staticmethod
-    def _deadline_error(in_doubt: list[PreparedTransaction]) -> InvocationError:
-        if in_doubt:
-            ids = ", ".join(p.tx_id for p in in_doubt)
-            return InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                   f"deadline exceeded before the commit of transaction {ids} was confirmed; "
-                                   "it may still commit")
-        return InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded; nothing was submitted")
 
     # -- events ------------------------------------------------------------------------
 
@@ -401,9 +550,9 @@ def create_fabric_invoker(config: GatewayConfig) -> Invoker:
     """
     base = config.config_file.parent if config.config_file is not None else None
     fabric = parse_fabric_config(config.organizations, base_dir=base, environ=os.environ)
-    return FabricInvoker(fabric, config.data_dir, channels=config.channels)
+    return FabricInvoker(fabric, config.data_dir, channels=config.channels, failover=config.fabric_failover)
 
 
 register_mode("fabric", create_fabric_invoker, chaincode_header_required=True)
 
-__all__ = ["FabricInvoker", "create_fabric_invoker"]
+__all__ = ["FabricInvoker", "InDoubtCalls", "create_fabric_invoker"]

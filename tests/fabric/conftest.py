@@ -48,7 +48,7 @@ class Clients:
 
     def gateway(self, mspid: str, *, identity: SigningIdentity | None = None, max_in_flight: int = 400,
                 **options: Any) -> Gateway:
-        client = GatewayClient(self.endpoints(mspid, max_in_flight=max_in_flight), down_period=0.2)
+        client = GatewayClient(self.endpoints(mspid, max_in_flight=max_in_flight))
         gateway = Gateway(identity or self.identity(mspid), client, **options)
         self._gateways.append(gateway)
         return gateway

@@ -177,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 request.unlink()
                 stats = {"chaincode": {mspid: executor.stats() for mspid, executor in network.executors.items()},
                          "process_cpu_seconds": time.process_time(),
+                         "peer_calls": {peer.name: dict(peer.calls) for peers in network.peers.values()
+                                        for peer in peers},
                          "blocks": {name: ledger.height for name, ledger in network.ledgers.items()},
                          "invalid": sum(1 for ledger in network.ledgers.values() for block in ledger.blocks
                                         for tx in block.transactions if tx.code != 0)}

@@ -120,13 +120,6 @@ def test_a_mode_that_is_not_built_in_says_so() -> None:
         mode("quantum")
 
 
-def test_fabric_mode_defaults_to_enough_workers_to_wait_for_commits() -> None:
-    """A Fabric submit holds a worker until its block commits: eight threads would cap throughput at a few calls/s."""
-    assert load_config([], {}).workers == 8
-    assert load_config(["--mode", "fabric"], {}).workers == 128
-    assert load_config(["--mode", "fabric", "--workers", "16"], {}).workers == 16
-
-
 def test_resource_budgets_have_defaults_that_fit_the_charts_memory_limit_and_variables() -> None:
     config = load_config([], {})
     mib = 1024 * 1024
@@ -149,3 +142,14 @@ def test_the_deprecated_event_buffer_count_still_sets_the_subscriber_budget() ->
 def test_a_page_budget_larger_than_what_grpc_sends_is_refused() -> None:
     with pytest.raises(ConfigError, match="--max-response-bytes"):
         load_config(["--max-response-bytes", "8MiB", "--max-response-size", "4MiB"], {})
+
+
+def test_fabric_failover_is_on_by_default_and_can_be_turned_off_by_flag_variable_or_file(tmp_path: Path) -> None:
+    assert load_config(["--mode", "fabric"], {}).fabric_failover is True
+    assert load_config(["--mode", "fabric", "--fabric-failover", "off"], {}).fabric_failover is False
+    assert load_config(["--mode", "fabric"], {"ORCHESTRATOR_FABRIC_FAILOVER": "off"}).fabric_failover is False
+    config_file = tmp_path / "gateway.yaml"
+    config_file.write_text("mode: fabric\nfabric_failover: false\n")
+    assert load_config(["--config", str(config_file)], {}).fabric_failover is False
+    with pytest.raises(ConfigError, match="ORCHESTRATOR_FABRIC_FAILOVER: 'maybe' is not on or off"):
+        load_config([], {"ORCHESTRATOR_FABRIC_FAILOVER": "maybe"})
