@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.gateway.server import GatewayThread
-from tests.client import GatewayClient
+from tests.client import GatewayClient, ledger_order
 from tests.forwarder.broker import RabbitBroker, broker_available
 from tests.forwarder.harness import Consumer, ForwarderProcess, fill, setup_manager
 
@@ -43,7 +43,7 @@ def test_a_broker_killed_and_restarted_mid_load_loses_no_event(
         assert process.status()[0] == 503
         load.join(timeout=120)
         own_broker.start()
-        ledger = [event.id for event in client.query_events()]
+        ledger = [event.id for event in ledger_order(client.query_events())]
         consumer = Consumer(own_broker.url)
         while len(set(received)) < len(ledger):
             more = consumer.ids("MyOrg1MSP", len(ledger) - len(set(received)), timeout=60)

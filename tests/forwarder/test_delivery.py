@@ -19,7 +19,7 @@ from orchestrator.api import algo_pb2
 from orchestrator.forwarder.checkpoint import Checkpoint, CheckpointStore
 from orchestrator.gateway.server import GatewayThread
 from tests import builders as b
-from tests.client import GatewayClient, GatewayProcess, connected, free_port
+from tests.client import GatewayClient, GatewayProcess, connected, free_port, ledger_order
 from tests.e2e import steps
 from tests.forwarder.broker import RabbitBroker
 from tests.forwarder.harness import Consumer, ForwarderProcess, duplicates, fill, setup_manager
@@ -88,7 +88,7 @@ def _declaration_order(message: Message, shaped: dict[str, Any]) -> bool:
 def test_events_of_every_asset_kind_arrive_with_upstreams_json_shape(
         client: GatewayClient, consumer: Consumer, forwarder: ForwarderProcess) -> None:
     _every_asset_kind(client)
-    ledger = client.query_events()
+    ledger = ledger_order(client.query_events())
     received = consumer.read("MyOrg1MSP", len(ledger))
     assert [message["id"] for message, _, _ in received] == [event.id for event in ledger]
     kinds = set()
@@ -118,8 +118,8 @@ def test_two_channels_route_each_event_to_the_queues_of_their_organizations_only
                                queues=("MyOrg1MSP=mychannel,yourchannel", "MyOrg2MSP=mychannel",
                                        "MyOrg3MSP=yourchannel")).wait_ready()
     try:
-        on_mine = [event.id for event in mine.query_events()]
-        on_yours = [event.id for event in yours.query_events()]
+        on_mine = [event.id for event in ledger_order(mine.query_events())]
+        on_yours = [event.id for event in ledger_order(yours.query_events())]
         assert len(on_mine) == len(on_yours) == 2
         org1 = consumer.read("MyOrg1MSP", 4)
         assert sorted(m["id"] for m, _, _ in org1) == sorted(on_mine + on_yours)
@@ -129,7 +129,7 @@ def test_two_channels_route_each_event_to_the_queues_of_their_organizations_only
         assert consumer.ids("MyOrg2MSP", 2) == on_mine
         assert consumer.ids("MyOrg3MSP", 2) == on_yours
         steps.register_algo(yours, "later algo")
-        assert consumer.ids("MyOrg3MSP", 1)[0] == yours.query_events()[-1].id
+        assert consumer.ids("MyOrg3MSP", 1)[0] == ledger_order(yours.query_events())[-1].id
         assert consumer.read("MyOrg2MSP", 1, timeout=1.0) == []  # nothing of yourchannel for MyOrg2MSP
     finally:
         process.stop()
@@ -139,7 +139,7 @@ def test_readiness_and_metrics_report_connections_progress_and_lag(
         client: GatewayClient, consumer: Consumer, forwarder: ForwarderProcess) -> None:
     setup_manager(client)
     fill(client, "s", 2, 50)
-    ledger = [event.id for event in client.query_events()]
+    ledger = [event.id for event in ledger_order(client.query_events())]
     assert consumer.ids("MyOrg1MSP", len(ledger)) == ledger
     status, body = forwarder.status("/readyz")
     assert status == 200 and body["broker_connected"] is True
@@ -181,7 +181,7 @@ def test_a_forwarder_killed_mid_load_loses_nothing_on_restart_and_counts_its_rep
     received = consumer.ids("MyOrg1MSP", 500)
     first.kill()
     load.join(timeout=120)
-    ledger = [event.id for event in client.query_events()]
+    ledger = [event.id for event in ledger_order(client.query_events())]
     assert len(ledger) == 2 + 40 * 50 and len(received) < len(ledger)
     second = ForwarderProcess(gateway.address, broker.url, state_dir).wait_ready()
     try:
@@ -203,7 +203,7 @@ def test_a_restart_counts_the_events_published_after_the_last_confirmed_checkpoi
         state_dir: Path) -> None:
     setup_manager(client)
     fill(client, "s", 1, 10)
-    ledger = [event.id for event in client.query_events()]
+    ledger = [event.id for event in ledger_order(client.query_events())]
     # what a crash leaves behind: events 3..8 were published, only events up to 2 were confirmed
     CheckpointStore(state_dir).save("mychannel", Checkpoint(confirmed=ledger[2], published=ledger[8]))
     process = ForwarderProcess(gateway.address, broker.url, state_dir).wait_ready()
@@ -239,7 +239,7 @@ def test_a_gateway_restart_only_pauses_the_stream(
             with connected(gateway.address) as channel:
                 client = GatewayClient(channel)
                 fill(client, "after", 2, 20)
-                ledger = [event.id for event in client.query_events()]
+                ledger = [event.id for event in ledger_order(client.query_events())]
             after = consumer.ids("MyOrg1MSP", 40)
             assert before + after == ledger  # each event once, in order
             process.wait_ready()
