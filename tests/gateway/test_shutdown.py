@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,26 +74,39 @@ class HeldInvoker(EmbeddedInvoker):
         return super().submit(target, function, argument, **kwargs)
 
 
+@contextlib.contextmanager
+def draining(gateway: GatewayThread, invoker: HeldInvoker, channel: grpc.Channel,
+             held_call: Callable[[], object]) -> Iterator[None]:
+    """Inside: ``held_call`` is admitted and held in the ledger while the gateway stops (health no longer SERVING).
+
+    On exit the held call is released, and the call and the stop are awaited.
+    """
+    invoker.hold.set()
+    held = threading.Thread(target=held_call)
+    held.start()
+    assert invoker.entered.wait(30)
+    stopper = threading.Thread(target=gateway.stop, kwargs={"grace": 60})
+    stopper.start()
+    health = health_pb2_grpc.HealthStub(channel)
+    while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING:
+        threading.Event().wait(0.005)
+    try:
+        yield
+    finally:
+        invoker.release.set()
+        held.join()
+        stopper.join()
+
+
 def test_calls_arriving_while_draining_are_refused_with_unavailable(tmp_path: Path) -> None:
     invoker = HeldInvoker(tmp_path / "data")
     gateway = GatewayThread(test_config(tmp_path / "data"), invoker=invoker).start()
     with connected(gateway.address) as channel:
         client = GatewayClient(channel).register()
-        invoker.hold.set()
         registered: list[Any] = []
-        held = threading.Thread(target=lambda: registered.append(steps.register_algo(client)))
-        held.start()
-        assert invoker.entered.wait(30)
-        stopper = threading.Thread(target=gateway.stop, kwargs={"grace": 60})
-        stopper.start()
-        health = health_pb2_grpc.HealthStub(channel)
-        while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING:
-            threading.Event().wait(0.005)
-        with pytest.raises(grpc.RpcError) as refused:
+        with (draining(gateway, invoker, channel, lambda: registered.append(steps.register_algo(client))),
+              pytest.raises(grpc.RpcError) as refused):
             client.query_version(info_pb2.QueryVersionParam(), timeout=5)
-        invoker.release.set()
-        held.join()
-        stopper.join()
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "shutting down" in refused.value.details()
     assert [algo.key for algo in registered] == [b.key("simple algo")]  # the call admitted before still answered
@@ -121,20 +136,10 @@ def test_a_call_refused_while_draining_is_logged_with_its_mspid_and_channel(
     gateway = GatewayThread(test_config(tmp_path / "data"), invoker=invoker).start()
     with connected(gateway.address) as channel:
         client = GatewayClient(channel).register()
-        invoker.hold.set()
-        held = threading.Thread(target=lambda: steps.register_algo(client))
-        held.start()
-        assert invoker.entered.wait(30)
-        stopper = threading.Thread(target=gateway.stop, kwargs={"grace": 60})
-        stopper.start()
-        health = health_pb2_grpc.HealthStub(channel)
-        while health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING:
-            threading.Event().wait(0.005)
-        with caplog.at_level("INFO", logger="orchestrator.gateway.access"), pytest.raises(grpc.RpcError):
+        # For the whole test: the access line may be written just after the client has its answer.
+        caplog.set_level("INFO", logger="orchestrator.gateway.access")
+        with draining(gateway, invoker, channel, lambda: steps.register_algo(client)), pytest.raises(grpc.RpcError):
             client.as_org("MyOrg2MSP").query_version(info_pb2.QueryVersionParam(), timeout=5)
-        invoker.release.set()
-        held.join()
-        stopper.join()
     refused = [r for r in caplog.records if r.name == "orchestrator.gateway.access" and "UNAVAILABLE" in r.getMessage()]
     assert len(refused) == 1
     assert (refused[0].mspid, refused[0].channel) == ("MyOrg2MSP", "mychannel")  # type: ignore[attr-defined]
