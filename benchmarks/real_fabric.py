@@ -22,6 +22,9 @@
 # can be measured. Each run measures both sides back to back at each window, alternating which goes
 # first. The machine's other load inflates CPU figures and lowers throughput: the "busy" column is the
 # whole machine's CPU use during the measurement (100% = every core), to tell a quiet run from a loaded one.
+# "CPU-bound ratio" is the baseline's CPU per transaction over ours, summed over every measured process
+# (this one included): the throughput ratio both sides tend to when they saturate the machine's cores,
+# and a figure the machine's other load does not move much, unlike tx/s.
 # Figures go to stdout; nothing is asserted.
 
 from __future__ import annotations
@@ -142,6 +145,11 @@ class Measurement:
     def ms(self, group: str) -> float:
         return self.cpu.get(group, 0.0) / self.calls * 1e3
 
+    @property
+    def total_ms(self) -> float:
+        """CPU per transaction of every measured process, this one included."""
+        return sum(self.ms(group) for group in (*GROUPS, "client"))
+
 
 class Meter:
     """CPU of every group, of this process and of the machine, around one measurement."""
@@ -226,8 +234,9 @@ def table(results: list[tuple[Measurement, Measurement]]) -> str:
     """The issue's table: per window, baseline vs ours tx/s and ratio, then CPU per transaction."""
     lines = ["| in flight | baseline (Go) tx/s | ours tx/s | ratio | gateway ms/tx | chaincode ms/tx | "
              "gateway + chaincode ms/tx | Go chaincode ms/tx | peers ms/tx (ours / Go) | orderer ms/tx "
-             "(ours / Go) | baseline client ms/tx | machine busy (ours / Go) |",
-             "| " + " | ".join(["---"] * 12) + " |"]
+             "(ours / Go) | baseline client ms/tx | all processes ms/tx (ours / Go) | CPU-bound ratio | "
+             "machine busy (ours / Go) |",
+             "| " + " | ".join(["---"] * 14) + " |"]
     for window in sorted({m.window for m, _ in results}):
         rows = [(o, g) for o, g in results if o.window == window]
         mine = [o for o, _ in rows]
@@ -243,6 +252,9 @@ def table(results: list[tuple[Measurement, Measurement]]) -> str:
             f"{statistics.median([o.ms('orderer') for o in mine]):.2f} / "
             f"{statistics.median([g.ms('orderer') for g in base]):.2f}",
             _spread([g.ms("client") for g in base], 2),
+            f"{statistics.median([o.total_ms for o in mine]):.2f} / "
+            f"{statistics.median([g.total_ms for g in base]):.2f}",
+            _spread([g.total_ms / o.total_ms for o, g in rows], 2),
             f"{statistics.median([o.busy for o in mine]) * 100:.0f}% / "
             f"{statistics.median([g.busy for g in base]) * 100:.0f}%",
         ]) + " |")
