@@ -208,7 +208,7 @@ class FabricInvoker:
             for peer in organization.peers:
                 grpc_channel = peer.dial()
                 self._grpc_channels.append(grpc_channel)
-                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight))
+                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight, peer.dial_async))
             client = GatewayClient(endpoints)
             self._clients[mspid] = client
             if organization.identity is not None:

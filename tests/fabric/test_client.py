@@ -98,8 +98,9 @@ def test_ed25519_identities_sign_what_peers_accept(tmp_path: Path) -> None:
 # -- evaluate and submit --------------------------------------------------------------------
 
 
-def test_submit_commits_and_a_later_evaluate_reads_it(clients: Clients) -> None:
-    gateway = clients.gateway("MyOrg1MSP")
+@pytest.mark.parametrize("threaded", [False, True], ids=["asyncio-channel", "grpc-future"])
+def test_submit_commits_and_a_later_evaluate_reads_it(clients: Clients, threaded: bool) -> None:
+    gateway = clients.gateway("MyOrg1MSP", threaded=threaded)
     contract = gateway.get_network("mychannel").get_contract("mycc")
     committed = contract.submit_transaction(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
     assert codec.decode_message(committed.result, organization_pb2.Organization).id == "MyOrg1MSP"
@@ -276,11 +277,12 @@ def test_too_many_requests_refusals_are_retried(tmp_path: Path) -> None:
             clients.close()
 
 
-def test_an_unreachable_peer_fails_over_to_the_next_endpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["asyncio-channel", "grpc-future"])
+def test_an_unreachable_peer_fails_over_to_the_next_endpoint(tmp_path: Path, threaded: bool) -> None:
     with StandInNetwork(tmp_path / "net", peers_per_org={"MyOrg1MSP": 2}) as network:
         clients = Clients(network)
         try:
-            gateway = clients.gateway("MyOrg1MSP")
+            gateway = clients.gateway("MyOrg1MSP", threaded=threaded)
             network.peer("MyOrg1MSP", 0).stop()
             register_org(gateway)
             assert network.peer("MyOrg1MSP", 1).calls["Endorse"] == 1
