@@ -274,6 +274,9 @@ class _Peer:
             elif loop.is_running():
                 with contextlib.suppress(Exception):  # a loop that stops meanwhile takes its channel with it
                     asyncio.run_coroutine_threadsafe(channel.close(), loop).result(_CLOSE_WAIT)
+            elif current is None:  # an idle loop (a caller's own, between runs): close on it now
+                with contextlib.suppress(RuntimeError):  # it started meanwhile in another thread
+                    loop.run_until_complete(channel.close())
 
 
 def _transport_failure(code: grpc.StatusCode, details: Sequence[ErrorDetail]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import socket
@@ -18,6 +19,7 @@ from fabric_protos.peer import proposal_pb2, transaction_pb2
 
 from orchestrator.api import algo_pb2, organization_pb2
 from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
+from orchestrator.gateway.fabric.commit import Status, Watch, settle_all
 from orchestrator.gateway.fabric.errors import (
     CommitError,
     CommitStatusError,
@@ -360,6 +362,62 @@ def test_commit_statuses_come_from_filtered_blocks_not_one_call_per_transaction(
     assert committed.block_number >= 1
     peer = clients.network.peer("MyOrg1MSP")
     assert peer.calls.get("CommitStatus", 0) == 0 and peer.calls["DeliverFiltered"] >= 1
+
+
+class _CountingLoop(asyncio.SelectorEventLoop):
+    """An event loop that counts the callbacks other threads hand it (thread hops into the loop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hops: list[str] = []  # what each hop ran, from which thread
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> asyncio.Handle:
+        self.hops.append(f"{getattr(args[0], '__qualname__', args[0])} from {threading.current_thread().name}")
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("threaded", "hops"), [(False, 1), (True, 3)], ids=["asyncio-channel", "grpc-future"])
+def test_a_submit_crosses_from_another_thread_only_for_its_block_status(
+        clients: Clients, threaded: bool, hops: int) -> None:
+    gateway = clients.gateway("MyOrg1MSP", threaded=threaded)
+    contract = gateway.get_network("mychannel").get_contract("mycc")
+    listener = gateway.get_network("mychannel").commit_listener()
+    assert listener is not None
+    while not listener.positioned:
+        clients.network.ledgers["mychannel"].wait_height(clients.network.ledgers["mychannel"].height, 0.01)
+    argument = [codec.encode(organization_pb2.RegisterOrganizationParam())]
+    loop = _CountingLoop()
+    try:
+        loop.run_until_complete(contract.evaluate_async(ALL_ORGS, argument))  # the loop's channel is connected
+        loop.hops.clear()
+        committed = loop.run_until_complete(contract.submit_transaction_async(REGISTER_ORG, argument))
+        # Endorse and Submit complete on the loop (asyncio channel) or each wake it from gRPC's thread;
+        # the listener's wake for the block is the one hop left
+        assert len(loop.hops) == hops, loop.hops
+        assert committed.block_number >= 1
+        assert clients.network.peer("MyOrg1MSP").calls.get("CommitStatus", 0) == 0
+    finally:
+        gateway.client.close()  # closes the asyncio channels on this loop
+        loop.close()
+
+
+def test_a_block_wakes_each_waiting_loop_once_for_all_its_transactions() -> None:
+    loop = _CountingLoop()
+    watches = [Watch(f"{n:064x}") for n in range(20)]
+
+    async def wait_all() -> list[bool]:
+        waits = [asyncio.ensure_future(watch.wait_async(10)) for watch in watches]
+        await asyncio.sleep(0)  # every wait registered
+        threading.Thread(target=settle_all, args=([(w, Status(w.tx_id, transaction_pb2.VALID, 7)) for w in watches],)
+                         ).start()
+        return list(await asyncio.gather(*waits))
+
+    try:
+        assert loop.run_until_complete(wait_all()) == [True] * 20
+        assert len(loop.hops) == 1, loop.hops
+        assert {watch.status.block_number for watch in watches if watch.status is not None} == {7}
+    finally:
+        loop.close()
 
 
 def test_an_invalidated_transaction_gets_its_code_from_the_listener(clients: Clients) -> None:
