@@ -4,11 +4,14 @@
 # waits for a peer and the number of calls in flight is bounded only by each peer's slots. An
 # endpoint that can ``connect`` an asyncio channel gets one per event loop, on first use there: its
 # calls complete on the loop itself. Otherwise a unary call is started with the shared channel's
-# ``future()``, whose completion, on gRPC's own thread, wakes the loop (one thread hop per call). A peer
-# serves at most ``max_in_flight`` of our calls at once: past that bound calls queue here (a
-# Fabric 2.5 peer would otherwise refuse them with UNKNOWN "too many requests for
-# /gateway.Gateway", its ``limits.concurrency.gatewayService``, 500 by default). If a peer refuses
-# anyway (other clients share it), the call is retried with jittered backoff until the deadline.
+# ``future()``, whose completion, on gRPC's own thread, wakes the loop (one thread hop per call).
+# (grpc.aio completes every call through the loop that started its engine, the first to create an
+# asyncio channel or server: in the gateway, the serving loop; another loop's completions are
+# forwarded to it by that loop.) A peer serves at most ``max_in_flight`` of our calls at once:
+# past that bound calls queue here (a Fabric 2.5 peer would otherwise refuse them with UNKNOWN
+# "too many requests for /gateway.Gateway", its ``limits.concurrency.gatewayService``, 500 by
+# default). If a peer refuses anyway (other clients share it), the call is retried with jittered
+# backoff until the deadline.
 #
 # A peer that cannot be reached opens its circuit: calls skip it at once, without waiting on it,
 # and a background probe (the channel's own connection attempts, ``channel_ready_future``) closes
