@@ -117,12 +117,13 @@ class NetworkProcess:
 
 
 @contextlib.contextmanager
-def gateway_process(config: Path, data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
+def gateway_process(config: Path, data_dir: Path, workers: int, log_level: str = "WARNING"
+                    ) -> Iterator[tuple[str, int]]:
     """``orchestrator-gateway --mode fabric`` as a subprocess; yields (address, pid) once SERVING."""
     address = f"127.0.0.1:{_free_port()}"
     command = [str(Path(sys.executable).with_name("orchestrator-gateway")), "--config", str(config),
-               "--listen", address, "--data-dir", str(data_dir), "--workers", str(workers), "--log-level", "WARNING"]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+               "--listen", address, "--data-dir", str(data_dir), "--workers", str(workers), "--log-level", log_level]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # INFO: the access log goes to /dev/null
     try:
         with grpc.insecure_channel(address) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
@@ -246,7 +247,7 @@ def fabric_client(network: NetworkProcess, directory: Path, calls: int) -> None:
 
 
 def through_gateway(network: NetworkProcess, directory: Path, args: argparse.Namespace) -> None:
-    with gateway_process(network.config, directory / "gateway-data", args.workers) as (address, pid), \
+    with gateway_process(network.config, directory / "gateway-data", args.workers, args.log_level) as (address, pid), \
             grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)]) \
             as channel:
         client = GatewayClient(channel).register()
@@ -329,7 +330,8 @@ def process_threads(pid: int) -> int:
 
 def in_flight(network: NetworkProcess, directory: Path, args: argparse.Namespace) -> None:
     """(6): calls kept in flight from one thread with gRPC futures, so the client adds no thread per call."""
-    with gateway_process(network.config, directory / "gateway-in-flight", args.workers) as (address, pid), \
+    with gateway_process(network.config, directory / "gateway-in-flight", args.workers, args.log_level) as \
+            (address, pid), \
             grpc.insecure_channel(address) as channel:
         client = GatewayClient(channel).register()
         stub = datamanager_pb2_grpc.DataManagerServiceStub(channel)
@@ -391,6 +393,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=128, help="gateway ledger threads")
     parser.add_argument("--in-flight", type=lambda text: [int(n) for n in text.split(",")], default=[64, 256, 1000],
                         help="calls kept in flight in (6), comma-separated")
+    parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="the gateway's log level (INFO, its default, writes one access line per call)")
     parser.add_argument("--only", choices=("client", "gateway", "in-flight"), help="run one part only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

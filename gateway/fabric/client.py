@@ -1,12 +1,17 @@
 """The one edge to the wire: raw ``gateway.Gateway`` calls to peers, asynchronous, bounded, with failover."""
 
-# Every call takes an absolute deadline and is awaited on the caller's event loop: a unary call
-# is started with the gRPC channel's ``future()`` and its completion wakes the loop, so no thread
-# waits for a peer and the number of calls in flight is bounded only by each peer's slots. A peer
-# serves at most ``max_in_flight`` of our calls at once: past that bound calls queue here (a
-# Fabric 2.5 peer would otherwise refuse them with UNKNOWN "too many requests for
-# /gateway.Gateway", its ``limits.concurrency.gatewayService``, 500 by default). If a peer refuses
-# anyway (other clients share it), the call is retried with jittered backoff until the deadline.
+# Every call takes an absolute deadline and is awaited on the caller's event loop, so no thread
+# waits for a peer and the number of calls in flight is bounded only by each peer's slots. An
+# endpoint that can ``connect`` an asyncio channel gets one per event loop, on first use there: its
+# calls complete on the loop itself. Otherwise a unary call is started with the shared channel's
+# ``future()``, whose completion, on gRPC's own thread, wakes the loop (one thread hop per call).
+# (grpc.aio completes every call through the loop that started its engine, the first to create an
+# asyncio channel or server: in the gateway, the serving loop; another loop's completions are
+# forwarded to it by that loop.) A peer serves at most ``max_in_flight`` of our calls at once:
+# past that bound calls queue here (a Fabric 2.5 peer would otherwise refuse them with UNKNOWN
+# "too many requests for /gateway.Gateway", its ``limits.concurrency.gatewayService``, 500 by
+# default). If a peer refuses anyway (other clients share it), the call is retried with jittered
+# backoff until the deadline.
 #
 # A peer that cannot be reached opens its circuit: calls skip it at once, without waiting on it,
 # and a background probe (the channel's own connection attempts, ``channel_ready_future``) closes
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import grpc
+import grpc.aio
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import events_pb2
@@ -51,18 +57,26 @@ _METHODS: Final = {
     "CommitStatus": (gateway_pb2.SignedCommitStatusRequest, gateway_pb2.CommitStatusResponse),
 }
 
+#: How long closing waits for an asyncio channel to close on its loop, seconds.
+_CLOSE_WAIT: Final = 5.0
+
 T = TypeVar("T")
 ErrorFactory = Callable[..., GatewayError]
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A peer's Gateway service: its address (for messages), the gRPC channel the caller owns, and our bound."""
+    """A peer's Gateway service: its address (for messages), the gRPC channel the caller owns, and our bound.
+
+    ``connect`` dials an asyncio channel to the same peer (called on the loop that will use it); unary
+    calls then go through it instead of ``channel``, which keeps serving the event streams.
+    """
 
     address: str
     channel: grpc.Channel
     mspid: str = ""
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    connect: Callable[[], grpc.aio.Channel] | None = None
 
 
 class Slots:
@@ -183,6 +197,36 @@ class _Peer:
             request_serializer=common_pb2.Envelope.SerializeToString,
             response_deserializer=events_pb2.DeliverResponse.FromString,
         )
+        # per event loop: its asyncio channel to the peer and that channel's unary methods
+        self._loops: dict[asyncio.AbstractEventLoop, tuple[grpc.aio.Channel, dict[str, Any]]] = {}
+
+    async def invoke(self, method: str, request: Message, timeout: float) -> Any:
+        """One unary call to the peer, on the running loop's asyncio channel when the endpoint can connect one."""
+        connect = self.endpoint.connect
+        if connect is None:
+            return await _unary(self.calls[method], request, timeout)
+        loop = asyncio.get_running_loop()
+        bound = self._loops.get(loop)
+        if bound is None:
+            bound = self._bind(loop, connect)
+        return await bound[1][method](request, timeout=timeout)
+
+    def _bind(self, loop: asyncio.AbstractEventLoop, connect: Callable[[], grpc.aio.Channel]
+              ) -> tuple[grpc.aio.Channel, dict[str, Any]]:
+        channel = connect()
+        calls = {
+            name: channel.unary_unary(
+                _SERVICE + name, request_serializer=req.SerializeToString, response_deserializer=res.FromString
+            )
+            for name, (req, res) in _METHODS.items()
+        }
+        with self._lock:
+            for old in [old for old in self._loops if old.is_closed()]:  # loops gone: nothing to close on them
+                del self._loops[old]
+            bound = self._loops.setdefault(loop, (channel, calls))
+        if bound[0] is not channel:  # another call of this loop bound one meanwhile (cannot happen on one loop)
+            loop.create_task(channel.close())
+        return bound
 
     def detail(self, message: str) -> ErrorDetail:
         return ErrorDetail(self.endpoint.address, self.endpoint.mspid, message)
@@ -215,10 +259,27 @@ class _Peer:
         logger.info("peer %s (%s) accepts connections again", self.endpoint.address, self.endpoint.mspid)
 
     def close(self) -> None:
+        """Stop probing, and close the asyncio channels on their loops (the shared channel is the caller's)."""
         with self._lock:
             probe, self._probe = self._probe, None
+            bound, self._loops = self._loops, {}
         if probe is not None:
             probe.cancel()
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, (channel, _) in bound.items():
+            if loop.is_closed():
+                continue
+            if loop is current:
+                loop.create_task(channel.close())
+            elif loop.is_running():
+                with contextlib.suppress(Exception):  # a loop that stops meanwhile takes its channel with it
+                    asyncio.run_coroutine_threadsafe(channel.close(), loop).result(_CLOSE_WAIT)
+            elif current is None:  # an idle loop (a caller's own, between runs): close on it now
+                with contextlib.suppress(RuntimeError):  # it started meanwhile in another thread
+                    loop.run_until_complete(channel.close())
 
 
 def _transport_failure(code: grpc.StatusCode, details: Sequence[ErrorDetail]) -> bool:
@@ -306,7 +367,7 @@ class GatewayClient:
                                     not other.open for later in fallback[number:] for other in later._peers)))
                     timeout = self._connect_timeout if budgeted else remaining
                     try:
-                        response = await _unary(peer.calls[method], request, max(timeout, 0.001))
+                        response = await peer.invoke(method, request, max(timeout, 0.001))
                     except grpc.RpcError as exc:
                         failure = error(exc.code(), exc.details() or "", details_of(exc), tx_id=tx_id)
                         if budgeted and failure.code == grpc.StatusCode.DEADLINE_EXCEEDED:

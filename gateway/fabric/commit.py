@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -90,18 +91,16 @@ class Watch:
         self._lock = threading.Lock()
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
-    def _settle(self, status: Status | None) -> None:
+    def _settle(self, status: Status | None) -> tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None:
+        """Record the outcome; the waiter to wake, if one waits (:func:`settle_all` wakes it)."""
         with self._lock:
             if self.settled:
-                return
+                return None
             self.status = status
             self.broken = status is None
             self.settled = True
             waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            loop, future = waiter
-            with contextlib.suppress(RuntimeError):  # the waiter's loop closed: nobody waits any more
-                loop.call_soon_threadsafe(_wake, future)
+        return waiter
 
     async def wait_async(self, timeout: float) -> bool:
         """Whether the watch settled (a status, or broken) within ``timeout``; waits without a thread."""
@@ -111,16 +110,36 @@ class Watch:
             loop = asyncio.get_running_loop()
             future: asyncio.Future[None] = loop.create_future()
             self._waiter = (loop, future)
+        timer = loop.call_later(max(timeout, 0.0), _wake, future)
         try:
-            await asyncio.wait_for(future, max(timeout, 0.0))
-        except TimeoutError:
-            return self.settled
-        return True
+            await future
+        finally:
+            timer.cancel()
+        return self.settled
+
+
+def settle_all(outcomes: Iterable[tuple[Watch, Status | None]]) -> None:
+    """Settle watches, waking each waiting event loop once for all of them: one thread hop per block, not per
+    transaction."""
+    woken: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for watch, status in outcomes:
+        waiter = watch._settle(status)
+        if waiter is not None:
+            woken.setdefault(waiter[0], []).append(waiter[1])
+    for loop, futures in woken.items():
+        with contextlib.suppress(RuntimeError):  # the waiters' loop closed: nobody waits any more
+            loop.call_soon_threadsafe(_wake_all, futures)
 
 
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _wake_all(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 class CommitListener:
@@ -161,8 +180,7 @@ class CommitListener:
         with self._lock:
             self._healthy = False
             watches, self._watches = list(self._watches.values()), {}
-        for watch in watches:
-            watch._settle(None)
+        settle_all((watch, None) for watch in watches)
 
     def _run(self) -> None:
         backoff = self._backoff
@@ -221,8 +239,7 @@ class CommitListener:
                     watch = self._watches.pop(tx.txid, None)
                     if watch is not None:
                         settled.append((watch, Status(tx.txid, tx.tx_validation_code, number)))
-        for watch, status in settled:
-            watch._settle(status)
+        settle_all(settled)
 
     def close(self) -> None:
         self._stop.set()

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import grpc
+import grpc.aio
 import yaml
 
 from orchestrator.gateway.config import ConfigError
@@ -69,12 +70,7 @@ class PeerConfig:
     def tls(self) -> bool:
         return self.tls_ca is not None
 
-    def dial(self) -> grpc.Channel:
-        """A gRPC channel to the peer, meant to live as long as the process and be shared by every call.
-
-        It reconnects within seconds after a peer restart (short reconnect backoff) and carries the large
-        messages a 1,000-task batch produces.
-        """
+    def _channel_options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, Any]] = [
             ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE),
             ("grpc.keepalive_time_ms", 60_000), ("grpc.keepalive_timeout_ms", 20_000),
@@ -83,12 +79,31 @@ class PeerConfig:
         ]
         if self.server_name_override:
             options.append(("grpc.ssl_target_name_override", self.server_name_override))
-        if not self.tls:
-            return grpc.insecure_channel(self.address, options=options)
-        credentials = grpc.ssl_channel_credentials(
+        return options
+
+    def _credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
             root_certificates=self.tls_ca, private_key=self.tls_client_key,
             certificate_chain=self.tls_client_certificate)
-        return grpc.secure_channel(self.address, credentials, options=options)
+
+    def dial(self) -> grpc.Channel:
+        """A gRPC channel to the peer, meant to live as long as the process and be shared by every call.
+
+        It reconnects within seconds after a peer restart (short reconnect backoff) and carries the large
+        messages a 1,000-task batch produces.
+        """
+        if not self.tls:
+            return grpc.insecure_channel(self.address, options=self._channel_options())
+        return grpc.secure_channel(self.address, self._credentials(), options=self._channel_options())
+
+    def dial_async(self) -> grpc.aio.Channel:
+        """The same channel for the calling event loop: its calls complete on the loop, with no thread between.
+
+        Call it from a coroutine running on that loop; the channel serves that loop only.
+        """
+        if not self.tls:
+            return grpc.aio.insecure_channel(self.address, options=self._channel_options())
+        return grpc.aio.secure_channel(self.address, self._credentials(), options=self._channel_options())
 
 
 @dataclass(frozen=True)

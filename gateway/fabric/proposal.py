@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf.message import DecodeError
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from orchestrator.gateway.fabric.signing import SigningIdentity
 
@@ -26,6 +26,14 @@ NONCE_SIZE = 24
 def transaction_id(nonce: bytes, creator: bytes) -> str:
     """Fabric's transaction id: hex(SHA-256(nonce || creator))."""
     return hashlib.sha256(nonce + creator).hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_extension(chaincode: str) -> bytes:
+    """The channel header's extension naming the chaincode: the same bytes for every proposal to it."""
+    extension: bytes = proposal_pb2.ChaincodeHeaderExtension(
+        chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode)).SerializeToString()
+    return extension
 
 
 @dataclass(frozen=True)
@@ -51,23 +59,20 @@ def new_proposal(
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     creator = identity.creator
     tx_id = transaction_id(nonce, creator)
-    seconds, nanos = divmod(time.time_ns() if timestamp_ns is None else timestamp_ns, 1_000_000_000)
-    chaincode_id = chaincode_pb2.ChaincodeID(name=chaincode)
     channel_header = common_pb2.ChannelHeader(
-        type=common_pb2.ENDORSER_TRANSACTION,
-        timestamp=Timestamp(seconds=seconds, nanos=nanos),
-        channel_id=channel,
-        tx_id=tx_id,
-        epoch=0,
-        extension=proposal_pb2.ChaincodeHeaderExtension(chaincode_id=chaincode_id).SerializeToString(),
+        type=common_pb2.ENDORSER_TRANSACTION, channel_id=channel, tx_id=tx_id, epoch=0,
+        extension=_header_extension(chaincode),
     )
+    timestamp = channel_header.timestamp
+    timestamp.seconds, timestamp.nanos = divmod(time.time_ns() if timestamp_ns is None else timestamp_ns,
+                                                1_000_000_000)
     header = common_pb2.Header(
         channel_header=channel_header.SerializeToString(),
         signature_header=common_pb2.SignatureHeader(creator=creator, nonce=nonce).SerializeToString(),
     )
     invocation = chaincode_pb2.ChaincodeInvocationSpec(
         chaincode_spec=chaincode_pb2.ChaincodeSpec(
-            chaincode_id=chaincode_id,
+            chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode),
             input=chaincode_pb2.ChaincodeInput(args=[function.encode("utf-8"), *args], is_init=is_init),
         )
     )

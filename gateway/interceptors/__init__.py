@@ -43,6 +43,7 @@ class Call:
     status: grpc.StatusCode = grpc.StatusCode.OK
     details: str = ""
     streamed: int = 0  # messages sent on a stream
+    headers: dict[str, list[str]] | None = None  # text metadata by key, read on first use
 
     @property
     def service(self) -> str:
@@ -69,8 +70,20 @@ def current_call() -> Call:
 
 
 def header_values(context: grpc.aio.ServicerContext[Any, Any], key: str) -> list[str]:
-    """Every value of metadata ``key`` (keys are lowercase on the wire; only ``-bin`` keys carry bytes)."""
-    return [value for k, value in (context.invocation_metadata() or ()) if k == key and isinstance(value, str)]
+    """Every value of metadata ``key`` (keys are lowercase on the wire; only ``-bin`` keys carry bytes).
+
+    The metadata is read once per call (into its :class:`Call` record): every interceptor asks for a header.
+    """
+    call = CALL.get()
+    headers = call.headers if call is not None else None
+    if headers is None:
+        headers = {}
+        for k, value in context.invocation_metadata() or ():
+            if isinstance(value, str):
+                headers.setdefault(k, []).append(value)
+        if call is not None:
+            call.headers = headers
+    return headers.get(key, [])
 
 
 def exempt(method: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -28,11 +28,24 @@ class MetricsInterceptor(BehaviorInterceptor):
         service, _, name = method.lstrip("/").partition("/")
         return service, name, kind
 
+    def _handled(self, labels: tuple[str, str, str]) -> Callable[[grpc.StatusCode], Any]:
+        """The handled counter of a method by status, its children kept (``labels()`` locks and looks up)."""
+        children: dict[grpc.StatusCode, Any] = {}
+        handled = self.metrics.handled
+
+        def child(status: grpc.StatusCode) -> Any:
+            counter = children.get(status)
+            if counter is None:
+                counter = children[status] = handled.labels(*labels, status.name)
+            return counter
+
+        return child
+
     def wrap_unary(self, behavior: UnaryBehavior, method: str) -> UnaryBehavior:
         labels = self._labels(method, "unary")
         started, latency = self.metrics.started.labels(*labels), self.metrics.latency.labels(*labels)
         in_flight = self.metrics.in_flight.labels("unary")
-        handled = self.metrics.handled
+        handled = self._handled(labels)
 
         async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started.inc()
@@ -47,7 +60,7 @@ class MetricsInterceptor(BehaviorInterceptor):
             finally:
                 in_flight.dec()
                 latency.observe(time.perf_counter() - begin)
-                handled.labels(*labels, call.status.name).inc()
+                handled(call.status).inc()
 
         return unary
 
@@ -55,7 +68,7 @@ class MetricsInterceptor(BehaviorInterceptor):
         labels = self._labels(method, "server_stream")
         started, latency = self.metrics.started.labels(*labels), self.metrics.latency.labels(*labels)
         in_flight = self.metrics.in_flight.labels("server_stream")
-        handled = self.metrics.handled
+        handled = self._handled(labels)
 
         async def stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             started.inc()
@@ -71,6 +84,6 @@ class MetricsInterceptor(BehaviorInterceptor):
             finally:
                 in_flight.dec()
                 latency.observe(time.perf_counter() - begin)
-                handled.labels(*labels, call.status.name).inc()
+                handled(call.status).inc()
 
         return stream

@@ -36,8 +36,9 @@ class RequestIdInterceptor(BehaviorInterceptor):
     """Outermost: give the call its id and its record."""
 
     def _open(self, context: grpc.aio.ServicerContext[Any, Any], method: str, streaming: bool) -> Call:
-        call = Call(method=method, request_id=request_id_of(context), streaming=streaming)
-        CALL.set(call)
+        call = Call(method=method, request_id="", streaming=streaming)
+        CALL.set(call)  # first: the record keeps the headers the other interceptors read too
+        call.request_id = request_id_of(context)
         REQUEST_ID.set(call.request_id)
         return call
 

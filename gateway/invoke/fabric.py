@@ -80,6 +80,8 @@ IN_DOUBT_MEMORY: Final = 3600.0
 IN_DOUBT_CAPACITY: Final = 10_000
 #: How long before the caller's deadline a call answers, so that its status (and transaction id) arrives.
 ANSWER_MARGIN: Final = 0.1
+#: Allowed targets whose contracts are kept (the configuration decides what passes: checked once).
+CONTRACTS_KEPT: Final = 1024
 #: Least pause between two status questions when no peer of the channel answers.
 STATUS_RETRY_MIN: Final = 0.1
 #: Commit status failures that leave the outcome unknown: ask again.
@@ -200,6 +202,7 @@ class FabricInvoker:
         self._channel_config = channels or ChannelConfig()
         self.failover = failover
         self._in_doubt = InDoubtCalls()
+        self._contracts: dict[Target, Contract] = {}  # targets that passed the checks
         self._grpc_channels: list[grpc.Channel] = []
         self.gateways: dict[str, Gateway] = {}
         self._clients: dict[str, GatewayClient] = {}
@@ -208,7 +211,7 @@ class FabricInvoker:
             for peer in organization.peers:
                 grpc_channel = peer.dial()
                 self._grpc_channels.append(grpc_channel)
-                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight))
+                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight, peer.dial_async))
             client = GatewayClient(endpoints)
             self._clients[mspid] = client
             if organization.identity is not None:
@@ -269,12 +272,18 @@ class FabricInvoker:
         return gateway
 
     def contract(self, target: Target) -> Contract:
-        """The target's contract, signed by its organization's identity.
+        """The target's contract, signed by its organization's identity (checked once per target, then kept).
 
         Raises:
             InvocationError: no identity for ``mspid`` or the channel/chaincode is not allowed (PERMISSION_DENIED).
         """
-        return self._gateway(target).get_network(target.channel).get_contract(target.chaincode)
+        contract = self._contracts.get(target)
+        if contract is None:
+            contract = self._gateway(target).get_network(target.channel).get_contract(target.chaincode)
+            if len(self._contracts) >= CONTRACTS_KEPT:  # only an unrestricted channel configuration gets here
+                self._contracts.clear()
+            self._contracts[target] = contract
+        return contract
 
     def _deadline(self, timeout: float | None) -> float:
         """When to answer: the caller's deadline less a margin for the answer to reach it first."""

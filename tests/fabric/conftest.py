@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
+import grpc.aio
 import pytest
 
 from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
@@ -29,17 +31,21 @@ class Clients:
         self._channels: list[grpc.Channel] = []
         self._gateways: list[Gateway] = []
 
-    def endpoints(self, mspid: str, *, max_in_flight: int = 400) -> list[Endpoint]:
+    def endpoints(self, mspid: str, *, max_in_flight: int = 400, threaded: bool = False) -> list[Endpoint]:
         pki = self.network.pki[mspid]
         endpoints = []
         for peer in self.network.peers[mspid]:
+            connect: Callable[[], grpc.aio.Channel]
             if self.network.tls:
                 credentials = grpc.ssl_channel_credentials(root_certificates=pki.tls_ca.cert_path.read_bytes())
                 channel = grpc.secure_channel(peer.address, credentials, options=_OPTIONS)
+                connect = partial(grpc.aio.secure_channel, peer.address, credentials, options=_OPTIONS)
             else:
                 channel = grpc.insecure_channel(peer.address, options=_OPTIONS)
+                connect = partial(grpc.aio.insecure_channel, peer.address, options=_OPTIONS)
             self._channels.append(channel)
-            endpoints.append(Endpoint(peer.address, channel, mspid, max_in_flight))
+            # unary calls on asyncio channels, as the gateway makes them; ``threaded`` keeps gRPC futures
+            endpoints.append(Endpoint(peer.address, channel, mspid, max_in_flight, None if threaded else connect))
         return endpoints
 
     def identity(self, mspid: str, *, as_mspid: str | None = None) -> SigningIdentity:
@@ -47,8 +53,8 @@ class Clients:
         return load_signing_identity(as_mspid or mspid, user.cert_path, user.key_path)
 
     def gateway(self, mspid: str, *, identity: SigningIdentity | None = None, max_in_flight: int = 400,
-                **options: Any) -> Gateway:
-        client = GatewayClient(self.endpoints(mspid, max_in_flight=max_in_flight))
+                threaded: bool = False, **options: Any) -> Gateway:
+        client = GatewayClient(self.endpoints(mspid, max_in_flight=max_in_flight, threaded=threaded))
         gateway = Gateway(identity or self.identity(mspid), client, **options)
         self._gateways.append(gateway)
         return gateway

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import socket
@@ -18,6 +19,7 @@ from fabric_protos.peer import proposal_pb2, transaction_pb2
 
 from orchestrator.api import algo_pb2, organization_pb2
 from orchestrator.gateway.fabric.client import Endpoint, GatewayClient
+from orchestrator.gateway.fabric.commit import Status, Watch, settle_all
 from orchestrator.gateway.fabric.errors import (
     CommitError,
     CommitStatusError,
@@ -98,8 +100,9 @@ def test_ed25519_identities_sign_what_peers_accept(tmp_path: Path) -> None:
 # -- evaluate and submit --------------------------------------------------------------------
 
 
-def test_submit_commits_and_a_later_evaluate_reads_it(clients: Clients) -> None:
-    gateway = clients.gateway("MyOrg1MSP")
+@pytest.mark.parametrize("threaded", [False, True], ids=["asyncio-channel", "grpc-future"])
+def test_submit_commits_and_a_later_evaluate_reads_it(clients: Clients, threaded: bool) -> None:
+    gateway = clients.gateway("MyOrg1MSP", threaded=threaded)
     contract = gateway.get_network("mychannel").get_contract("mycc")
     committed = contract.submit_transaction(REGISTER_ORG, [codec.encode(organization_pb2.RegisterOrganizationParam())])
     assert codec.decode_message(committed.result, organization_pb2.Organization).id == "MyOrg1MSP"
@@ -276,11 +279,12 @@ def test_too_many_requests_refusals_are_retried(tmp_path: Path) -> None:
             clients.close()
 
 
-def test_an_unreachable_peer_fails_over_to_the_next_endpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["asyncio-channel", "grpc-future"])
+def test_an_unreachable_peer_fails_over_to_the_next_endpoint(tmp_path: Path, threaded: bool) -> None:
     with StandInNetwork(tmp_path / "net", peers_per_org={"MyOrg1MSP": 2}) as network:
         clients = Clients(network)
         try:
-            gateway = clients.gateway("MyOrg1MSP")
+            gateway = clients.gateway("MyOrg1MSP", threaded=threaded)
             network.peer("MyOrg1MSP", 0).stop()
             register_org(gateway)
             assert network.peer("MyOrg1MSP", 1).calls["Endorse"] == 1
@@ -358,6 +362,69 @@ def test_commit_statuses_come_from_filtered_blocks_not_one_call_per_transaction(
     assert committed.block_number >= 1
     peer = clients.network.peer("MyOrg1MSP")
     assert peer.calls.get("CommitStatus", 0) == 0 and peer.calls["DeliverFiltered"] >= 1
+
+
+class _CountingLoop(asyncio.SelectorEventLoop):
+    """An event loop that counts the callbacks other threads hand it (thread hops into the loop).
+
+    grpc.aio completes every call through the loop that started its engine (in the gateway, the
+    serving loop); in a test process that can be another test's loop, which then forwards this
+    loop's completions to it. Those forwards are gRPC's, not ours: they are not counted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hops: list[str] = []  # what each hop ran, from which thread
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> asyncio.Handle:
+        name = getattr(args[0], "__qualname__", getattr(args[0], "__name__", str(args[0])))
+        if name != "_handle_callback_wrapper":
+            self.hops.append(f"{name} from {threading.current_thread().name}")
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("threaded", "hops"), [(False, 1), (True, 3)], ids=["asyncio-channel", "grpc-future"])
+def test_a_submit_crosses_from_another_thread_only_for_its_block_status(
+        clients: Clients, threaded: bool, hops: int) -> None:
+    gateway = clients.gateway("MyOrg1MSP", threaded=threaded)
+    contract = gateway.get_network("mychannel").get_contract("mycc")
+    listener = gateway.get_network("mychannel").commit_listener()
+    assert listener is not None
+    while not listener.positioned:
+        clients.network.ledgers["mychannel"].wait_height(clients.network.ledgers["mychannel"].height, 0.01)
+    argument = [codec.encode(organization_pb2.RegisterOrganizationParam())]
+    loop = _CountingLoop()
+    try:
+        loop.run_until_complete(contract.evaluate_async(ALL_ORGS, argument))  # the loop's channel is connected
+        loop.hops.clear()
+        committed = loop.run_until_complete(contract.submit_transaction_async(REGISTER_ORG, argument))
+        # Endorse and Submit complete on the loop (asyncio channel) or each wake it from gRPC's thread;
+        # the listener's wake for the block is the one hop left
+        assert len(loop.hops) == hops, loop.hops
+        assert committed.block_number >= 1
+        assert clients.network.peer("MyOrg1MSP").calls.get("CommitStatus", 0) == 0
+    finally:
+        gateway.client.close()  # closes the asyncio channels on this loop
+        loop.close()
+
+
+def test_a_block_wakes_each_waiting_loop_once_for_all_its_transactions() -> None:
+    loop = _CountingLoop()
+    watches = [Watch(f"{n:064x}") for n in range(20)]
+
+    async def wait_all() -> list[bool]:
+        waits = [asyncio.ensure_future(watch.wait_async(10)) for watch in watches]
+        await asyncio.sleep(0)  # every wait registered
+        threading.Thread(target=settle_all, args=([(w, Status(w.tx_id, transaction_pb2.VALID, 7)) for w in watches],)
+                         ).start()
+        return list(await asyncio.gather(*waits))
+
+    try:
+        assert loop.run_until_complete(wait_all()) == [True] * 20
+        assert len(loop.hops) == 1, loop.hops
+        assert {watch.status.block_number for watch in watches if watch.status is not None} == {7}
+    finally:
+        loop.close()
 
 
 def test_an_invalidated_transaction_gets_its_code_from_the_listener(clients: Clients) -> None:
