@@ -77,6 +77,7 @@ class Endpoint:
     mspid: str = ""
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     connect: Callable[[], grpc.aio.Channel] | None = None
+    tls_cert_hash: bytes = b""  # SHA-256 of our client certificate (mutual TLS): Deliver requests carry it
 
 
 class Slots:
@@ -419,15 +420,17 @@ class GatewayClient:
         call = peer.chaincode_events(request)
         return EventStream(peer, call, peer.slots.release)
 
-    def open_filtered_blocks(self, envelope: common_pb2.Envelope, *, skip: Sequence[str] = (),
+    def open_filtered_blocks(self, seek: Callable[[bytes], common_pb2.Envelope], *, skip: Sequence[str] = (),
                              fallback: Sequence[GatewayClient] = ()) -> EventStream:
         """Open a ``Deliver.DeliverFiltered`` stream (block numbers and transaction validation codes).
 
-        Another organization's peer serves it when none of this one's is reachable. The Deliver
-        service has its own limit on a peer, so the stream takes none of our Gateway slots.
+        ``seek`` signs the request for the chosen peer, given the hash of the client certificate the
+        gateway presents to it. Another organization's peer serves it when none of this one's is
+        reachable. The Deliver service has its own limit on a peer, so the stream takes none of our
+        Gateway slots.
         """
         peer = self._stream_peer(skip, fallback)
-        call = peer.deliver_filtered(iter([envelope]))
+        call = peer.deliver_filtered(iter([seek(peer.endpoint.tls_cert_hash)]))
         return EventStream(peer, call, lambda: None)
 
     def _peer_at(self, address: str) -> _Peer | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -48,15 +49,20 @@ def signed_commit_status_request(identity: SigningIdentity, channel: str, tx_id:
     return gateway_pb2.SignedCommitStatusRequest(request=request, signature=identity.sign(request))
 
 
-def signed_seek_envelope(identity: SigningIdentity, channel: str, start_block: int | None) -> common_pb2.Envelope:
-    """A signed Deliver request for blocks from ``start_block`` (``None``: the newest) on, without end."""
+def signed_seek_envelope(identity: SigningIdentity, channel: str, start_block: int | None,
+                         tls_cert_hash: bytes = b"") -> common_pb2.Envelope:
+    """A signed Deliver request for blocks from ``start_block`` (``None``: the newest) on, without end.
+
+    ``tls_cert_hash`` binds it to the TLS session of a peer that requires client certificates, which
+    refuses the request without it.
+    """
     start = (ab_pb2.SeekPosition(newest=ab_pb2.SeekNewest()) if start_block is None
              else ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=start_block)))
     seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
     header = common_pb2.Header(
         channel_header=common_pb2.ChannelHeader(
             type=common_pb2.DELIVER_SEEK_INFO, timestamp=Timestamp(seconds=seconds, nanos=nanos), channel_id=channel,
-            epoch=0,
+            epoch=0, tls_cert_hash=tls_cert_hash,
         ).SerializeToString(),
         signature_header=common_pb2.SignatureHeader(creator=identity.creator).SerializeToString(),
     )
@@ -188,9 +194,9 @@ class CommitListener:
         client = self._network.gateway.client
         while not self._stop.is_set():
             start = None if self._position is None else self._position + 1
-            envelope = signed_seek_envelope(self._network.gateway.identity, self._network.channel, start)
+            seek = functools.partial(signed_seek_envelope, self._network.gateway.identity, self._network.channel, start)
             try:
-                stream = client.open_filtered_blocks(envelope, skip=failed, fallback=self._network.fallback)
+                stream = client.open_filtered_blocks(seek, skip=failed, fallback=self._network.fallback)
             except ValueError:  # the caller closed the gRPC channels: nothing more to listen to
                 return
             with self._lock:

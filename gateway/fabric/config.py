@@ -29,6 +29,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import re
 from collections.abc import Mapping
@@ -39,6 +41,8 @@ from typing import Any, Final
 import grpc
 import grpc.aio
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from orchestrator.gateway.config import ConfigError
 from orchestrator.gateway.fabric.client import DEFAULT_MAX_IN_FLIGHT
@@ -69,6 +73,25 @@ class PeerConfig:
     @property
     def tls(self) -> bool:
         return self.tls_ca is not None
+
+    def __post_init__(self) -> None:
+        if self.tls_client_certificate:
+            try:
+                x509.load_pem_x509_certificate(self.tls_client_certificate)
+            except ValueError:
+                raise ConfigError(f"peer {self.address}: tls_client_certificate is not a PEM certificate") from None
+
+    @functools.cached_property
+    def tls_cert_hash(self) -> bytes:
+        """SHA-256 of the client certificate presented to the peer, or empty without mutual TLS.
+
+        A peer that requires client certificates refuses a Deliver request whose channel header does not
+        carry this hash: it binds the signed request to the TLS session that sends it.
+        """
+        if not self.tls_client_certificate:
+            return b""
+        leaf = x509.load_pem_x509_certificate(self.tls_client_certificate)  # the first of a chain
+        return hashlib.sha256(leaf.public_bytes(serialization.Encoding.DER)).digest()
 
     def _channel_options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, Any]] = [

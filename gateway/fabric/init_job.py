@@ -88,7 +88,7 @@ def _contract(config_file: Path | None, mspid: str, channel: str, chaincode: str
         raise ConfigError(f'no signing identity configured for organization "{mspid}" '
                           f"(configured: {', '.join(sorted(fabric.organizations)) or 'none'})")
     channels = [peer.dial() for peer in organization.peers]
-    endpoints = [Endpoint(peer.address, ch, mspid, peer.max_in_flight)
+    endpoints = [Endpoint(peer.address, ch, mspid, peer.max_in_flight, tls_cert_hash=peer.tls_cert_hash)
                  for peer, ch in zip(organization.peers, channels, strict=True)]
     settings = fabric.settings
     gateway = Gateway(organization.identity, GatewayClient(endpoints), evaluate_timeout=settings.evaluate_timeout,

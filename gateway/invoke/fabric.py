@@ -211,7 +211,8 @@ class FabricInvoker:
             for peer in organization.peers:
                 grpc_channel = peer.dial()
                 self._grpc_channels.append(grpc_channel)
-                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight, peer.dial_async))
+                endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight, peer.dial_async,
+                                          peer.tls_cert_hash))
             client = GatewayClient(endpoints)
             self._clients[mspid] = client
             if organization.identity is not None:

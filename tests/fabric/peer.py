@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -176,6 +177,10 @@ class StandInPeer:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def requires_client_certificates(self) -> bool:
+        return self._client_ca is not None
 
     @property
     def running(self) -> bool:
@@ -615,6 +620,10 @@ class _DeliverServicer(events_pb2_grpc.DeliverServicer):
         except DecodeError:
             yield events_pb2.DeliverResponse(status=common_pb2.BAD_REQUEST)
             return
+        if self.peer.requires_client_certificates and header.tls_cert_hash != _client_cert_hash(context):
+            # Fabric binds a Deliver request to its TLS session when it requires client certificates
+            yield events_pb2.DeliverResponse(status=common_pb2.BAD_REQUEST)
+            return
         ledger = self.network.ledgers.get(header.channel_id)
         if header.type != common_pb2.DELIVER_SEEK_INFO or ledger is None:
             yield events_pb2.DeliverResponse(status=common_pb2.NOT_FOUND if ledger is None else common_pb2.BAD_REQUEST)
@@ -640,6 +649,14 @@ class _DeliverServicer(events_pb2_grpc.DeliverServicer):
                     return
                 yield events_pb2.DeliverResponse(filtered_block=_filtered(header.channel_id, block))
                 number = block.number + 1
+
+
+def _client_cert_hash(context: grpc.ServicerContext) -> bytes:
+    """SHA-256 of the DER client certificate of the call's TLS session, or empty without one."""
+    pem = context.auth_context().get("x509_pem_cert")
+    if not pem:
+        return b""
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[0].decode())).digest()
 
 
 def _filtered(channel: str, block: Any) -> events_pb2.FilteredBlock:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from orchestrator.gateway.config import ConfigError, load_config
 from orchestrator.gateway.fabric.config import connection_profile_peers, duration, env_name, parse_fabric_config
@@ -111,3 +114,19 @@ def test_malformed_entries_are_refused_with_their_place(network: StandInNetwork)
                             environ={"ORCHESTRATOR_FABRIC_MVCC_RETRIES": "many"})
     with pytest.raises(ConfigError, match="at least one organization with a signing identity"):
         parse_fabric_config({"MyOrg1MSP": {"peers": network.organization_config("MyOrg1MSP")["peers"]}})
+
+
+def test_a_client_certificate_that_is_not_pem_is_refused_and_a_good_one_gives_its_session_hash(
+        network: StandInNetwork, tmp_path: Path) -> None:
+    user = network.users["MyOrg1MSP"]
+    entry = network.organization_config("MyOrg1MSP")
+    (tmp_path / "garbage.pem").write_bytes(b"not a certificate")
+    entry["peers"][0].update(tls_client_certificate=str(tmp_path / "garbage.pem"), tls_client_key=str(user.key_path))
+    with pytest.raises(ConfigError, match="tls_client_certificate is not a PEM certificate"):
+        parse_fabric_config({"MyOrg1MSP": entry}, base_dir=tmp_path)
+    entry["peers"][0]["tls_client_certificate"] = str(user.cert_path)
+    peer = parse_fabric_config({"MyOrg1MSP": entry}, base_dir=tmp_path).organizations["MyOrg1MSP"].peers[0]
+    der = x509.load_pem_x509_certificate(user.cert_pem).public_bytes(serialization.Encoding.DER)
+    assert peer.tls_cert_hash == hashlib.sha256(der).digest()
+    assert parse_fabric_config({"MyOrg1MSP": network.organization_config("MyOrg1MSP")},
+                               base_dir=tmp_path).organizations["MyOrg1MSP"].peers[0].tls_cert_hash == b""

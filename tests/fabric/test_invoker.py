@@ -157,6 +157,22 @@ def test_one_peer_down_fails_over_to_the_organizations_other_peer(tmp_path: Path
         assert network.peer("MyOrg1MSP", 1).calls.get("Endorse", 0) >= 1
 
 
+def test_under_mutual_tls_commit_statuses_come_from_the_block_stream_bound_to_the_tls_session(
+        tmp_path: Path) -> None:
+    # A peer that requires client certificates refuses a Deliver request without the hash of the
+    # certificate of its TLS session; each commit would then cost one more signed CommitStatus call.
+    with StandInNetwork(tmp_path / "net", mutual_tls=True) as network, \
+            fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        for index in range(3):
+            client.register_algo(new_algo(f"warm-up {index}"))
+        peer = network.peer("MyOrg1MSP")
+        before = peer.calls.get("CommitStatus", 0)
+        client.register_algo(new_algo("bound to its TLS session"))
+        assert peer.calls.get("CommitStatus", 0) == before
+        assert peer.calls["DeliverFiltered"] >= 1
+
+
 def test_a_deadline_shorter_than_the_commit_is_deadline_exceeded_and_the_write_still_lands(
         network: StandInNetwork, client: GatewayClient) -> None:
     with network.orderer.hold("mychannel"):
