@@ -1,0 +1,92 @@
+"""Resuming on a replica whose event log lags: the wait holds no thread, loses nothing and ends with a clear status."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import grpc
+import pytest
+
+from orchestrator.api import algo_pb2, event_pb2
+from orchestrator.shared import codec
+from orchestrator.shared.functions import BY_NAME
+from tests import builders
+from tests.client import GatewayClient, connected
+from tests.fabric.conftest import Clients
+from tests.fabric.gateway import fabric_gateway
+from tests.fabric.network import StandInNetwork
+from tests.fabric.test_events import REGISTER_ALGO, STREAM_TIMEOUT, ledger_event_ids, take
+from tests.fabric.test_invoker import new_algo
+
+WORKERS = 2
+RESUMING = 4 * WORKERS
+
+
+def _query(client: GatewayClient) -> list[event_pb2.Event]:
+    """One page of QueryEvents, which needs one of the gateway's workers; failing well before the streams do."""
+    page = client.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_size=500),
+                       timeout=STREAM_TIMEOUT / 3)
+    return list(page.events)
+
+
+def _commit_status_calls(network: StandInNetwork) -> int:
+    return sum(peer.calls.get("CommitStatus", 0) for peers in network.peers.values() for peer in peers)
+
+
+def test_subscribers_waiting_for_a_lagging_log_hold_no_thread_and_resume_without_gap_or_duplicate(
+        network: StandInNetwork, clients: Clients, tmp_path: Path) -> None:
+    contract = clients.gateway("MyOrg1MSP").get_network("mychannel").get_contract("mycc")
+    with fabric_gateway(network, tmp_path / "gateway", workers=WORKERS) as gateway, \
+            connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        client.register_algo(new_algo("logged"))
+        logged = [event.id for event in client.query_events()]
+        with network.events_held():  # the peers commit blocks, but this gateway's log cannot follow them
+            for index in range(3):  # written through another replica, as it were
+                contract.submit(REGISTER_ALGO, [codec.encode(new_algo(f"not logged yet {index}"))], timeout=30)
+            expected = ledger_event_ids(network)
+            unlogged = expected[len(logged):]
+            assert expected[:len(logged)] == logged and len(unlogged) == 3
+            before = _commit_status_calls(network)
+            threads_before = threading.active_count()
+            streams = [client.subscribe(unlogged[n % len(unlogged)], timeout=STREAM_TIMEOUT) for n in range(RESUMING)]
+            firsts: list[list[str]] = [[] for _ in streams]
+            readers = [threading.Thread(target=lambda s=stream, out=first: out.extend(e.id for e in take(s, 1)))
+                       for stream, first in zip(streams, firsts, strict=True)]
+            for reader in readers:
+                reader.start()
+            while _commit_status_calls(network) < before + RESUMING:  # each located its transaction's block
+                threading.Event().wait(0.02)
+            threads_waiting = threading.active_count() - len(readers)
+
+            # more subscribers wait than the gateway has workers: ordinary calls still get one, many at once
+            answers: list[list[str]] = [[] for _ in range(2 * WORKERS)]
+            queries = [threading.Thread(target=lambda out=out: out.extend(e.id for e in _query(client)))
+                       for out in answers]
+            for query in queries:
+                query.start()
+            for query in queries:
+                query.join()
+            assert answers == [logged] * len(answers)
+            assert client.get_algo(algo_pb2.GetAlgoParam(key=builders.key("logged"))).key == builders.key("logged")
+            # no thread per waiting subscriber: at most the worker pool filled up, and a gRPC poller
+            assert threads_waiting <= threads_before + WORKERS + 1 < threads_before + RESUMING
+            assert not any(first for first in firsts)
+
+            with pytest.raises(grpc.RpcError) as late:  # a deadline shorter than the lag: answered before it
+                next(iter(client.subscribe(unlogged[0], timeout=1.5)))
+            assert late.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "has not reached block" in (late.value.details() or "")
+            assert "retry" in (late.value.details() or "")
+
+        client.register_algo(new_algo("live"))
+        for reader in readers:
+            reader.join(STREAM_TIMEOUT)
+        final = ledger_event_ids(network)
+        for n, (stream, first) in enumerate(zip(streams, firsts, strict=True)):
+            start = expected.index(unlogged[n % len(unlogged)])
+            missing = len(final) - start - 1 - len(first)
+            rest = [event.id for event in take(stream, missing)] if missing else []
+            stream.cancel()
+            assert first + rest == final[start + 1:]  # every later event once, in ledger order, then live ones
