@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -16,7 +17,7 @@ from tests.client import GatewayClient, connected
 from tests.fabric.conftest import Clients
 from tests.fabric.gateway import fabric_gateway
 from tests.fabric.network import StandInNetwork
-from tests.fabric.test_events import REGISTER_ALGO, STREAM_TIMEOUT, ledger_event_ids, take
+from tests.fabric.test_events import REGISTER_ALGO, STREAM_TIMEOUT, _lagging_replica_config, ledger_event_ids, take
 from tests.fabric.test_invoker import new_algo
 
 WORKERS = 2
@@ -90,3 +91,41 @@ def test_subscribers_waiting_for_a_lagging_log_hold_no_thread_and_resume_without
             rest = [event.id for event in take(stream, missing)] if missing else []
             stream.cancel()
             assert first + rest == final[start + 1:]  # every later event once, in ledger order, then live ones
+
+
+@pytest.fixture
+def two_peer_network(tmp_path: Path) -> Iterator[StandInNetwork]:
+    with StandInNetwork(tmp_path / "net", peers_per_org={"MyOrg1MSP": 2}) as network:
+        yield network
+
+
+def test_page_tokens_waiting_for_a_lagging_replica_hold_no_thread_and_continue_the_same_listing__PAGE_2(
+        two_peer_network: StandInNetwork, tmp_path: Path) -> None:
+    network = two_peer_network
+    lagging_peer = network.peer("MyOrg1MSP", 1)  # the only peer of replica b
+    with fabric_gateway(network, tmp_path / "a") as a, connected(a.address) as channel_a:
+        client_a = GatewayClient(channel_a).register()
+        for index in range(4):
+            client_a.register_algo(new_algo(f"algo {index}"))
+        listing = [event.id for event in client_a.query_events()]
+        first = client_a.call(BY_NAME["orchestrator.event:QueryEvents"], event_pb2.QueryEventsParam(page_size=2))
+        lagging_peer.events_held = True
+        with fabric_gateway(network, tmp_path / "b", workers=WORKERS,
+                            organizations=_lagging_replica_config(network)) as b, \
+                connected(b.address) as channel_b:
+            client_b = GatewayClient(channel_b)
+            stub = client_b.stub(BY_NAME["orchestrator.event:QueryEvents"])
+            waiting = [stub.future(event_pb2.QueryEventsParam(page_token=first.next_page_token, page_size=100),
+                                   metadata=client_b.metadata, timeout=STREAM_TIMEOUT) for _ in range(RESUMING)]
+            answers: list[list[str]] = [[] for _ in range(2 * WORKERS)]
+            queries = [threading.Thread(target=lambda out=out: out.extend(e.id for e in _query(client_b)))
+                       for out in answers]
+            for query in queries:
+                query.start()
+            for query in queries:
+                query.join()
+            assert answers == [[]] * len(answers)  # its log is empty, and it answers while tokens wait
+            assert not any(future.done() for future in waiting)
+            lagging_peer.events_held = False
+            pages = [[event.id for event in future.result().events] for future in waiting]
+    assert pages == [listing[2:]] * RESUMING
