@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import grpc
@@ -33,7 +34,10 @@ def test_a_retry_on_another_replica_is_already_exists_and_the_events_show_the_in
             on_b.register_algo(new_algo("in doubt"))
         assert elsewhere.value.code() == grpc.StatusCode.ALREADY_EXISTS
         # what the backend reads then: the asset exists, written by the transaction named in the trailer
-        created = on_b.query_events(asset_key=builders.key("in doubt"))
+        deadline = time.monotonic() + 10
+        while not (created := on_b.query_events(asset_key=builders.key("in doubt"))):  # b's log follows the chain
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         assert [event.id.rpartition(":")[0] for event in created] == [tx_id]
         assert on_b.get_algo(algo_pb2.GetAlgoParam(key=builders.key("in doubt"))).name == "Algo test"
 

@@ -76,6 +76,10 @@ def test_a_dead_peer_shows_as_an_open_circuit_and_calls_it_cannot_serve_count_as
         for method in ("Endorse", "Submit"):
             assert (value(samples, FAILOVERS, mspid=ORG1, peer_mspid=ORG2, method=method) or 0) >= 1
         assert not [key for key in samples if key[0] == FAILOVERS and ("peer_mspid", ORG1) in key[1]]
+        deadline = time.monotonic() + 10  # the commit listener, its stream cut, reads another organization's blocks
+        while not value(scrape(gateway), FAILOVERS, mspid=ORG1, peer_mspid=ORG2, method="DeliverFiltered"):
+            assert time.monotonic() < deadline, "the commit listener did not move to the other organization's peer"
+            time.sleep(0.05)
 
         peer1.start()  # the background probe closes the circuit
         deadline = time.monotonic() + 10
