@@ -234,6 +234,40 @@ class EventHub:
                 feed.stop()  # nobody listens: stop reading; the next subscriber starts a new feed
                 del self._feeds[log]
 
+    async def resume_position(self, log: EventLog, event_id: str, wait: float) -> int | None:
+        """The position to resume a stream after ``event_id``; ``None`` when no such event exists.
+
+        Only the lookups take a worker, briefly: waiting for another replica's transaction to
+        reach this log (up to ``wait`` seconds) happens on the event loop, so any number of
+        subscribers can wait without holding a thread, and ordinary calls keep theirs.
+
+        Raises:
+            EventLogBehindError: the transaction may exist but its events are not here after ``wait``.
+        """
+        found: tuple[int | None, str | None] = await self._run(log.lookup, event_id)
+        position, tx_id = found
+        if position is not None or tx_id is None:
+            return position
+        if not await log.locate(tx_id, wait):  # it did not commit as valid
+            return None
+        located: int | None = await self._run(log.position_of, event_id)
+        return located
+
+    async def query(self, log: EventLog, param: event_pb2.QueryEventsParam, max_bytes: int, wait: float
+                    ) -> event_pb2.QueryEventsResponse:
+        """``QueryEvents``; a page token pinned further than this log has come waits up to ``wait`` seconds
+        for it on the event loop, holding no thread.
+
+        Raises:
+            EventLogBehindError: the token's snapshot is not in this log after ``wait``.
+            InvalidAssetError: the page token is not one this gateway issued.
+        """
+        pinned = log.snapshot_of(param.page_token)
+        if pinned is not None:
+            await log.reach(pinned, wait)
+        response: event_pb2.QueryEventsResponse = await self._run(log.query, param, max_bytes)
+        return response
+
     def _sent(self, log: EventLog, subscriber: _Subscriber, logged: LoggedEvent) -> event_pb2.Event:
         """Record ``logged`` as delivered (it is handed to gRPC right after) and return its event."""
         subscriber.delivered, subscriber.delivered_id = logged.seq, logged.event.id

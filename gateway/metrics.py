@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from orchestrator.gateway.fabric.stats import FabricSnapshot
 from orchestrator.gateway.ledger.faults import LedgerStatus
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ class GatewayMetrics:
         """Export ``orchestrator_ledger_state`` and ``orchestrator_ledger_failures_total``, read at each scrape."""
         self.registry.register(_LedgerCollector(states))
 
+    def watch_fabric(self, snapshot: Callable[[], FabricSnapshot]) -> None:
+        """Export Fabric mode's peer circuits, failovers and in-doubt outcomes, read at each scrape."""
+        self.registry.register(_FabricCollector(snapshot))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -79,6 +84,41 @@ class _LedgerCollector(Collector):
             state.add_metric((status.channel, status.chaincode), status.state.value)
             failures.add_metric((status.channel, status.chaincode), status.failures)
         return [state, failures]
+
+
+class _FabricCollector(Collector):
+    """Peers set aside, calls served by another organization's peer, in-doubt transactions by outcome."""
+
+    def __init__(self, snapshot: Callable[[], FabricSnapshot]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterable[Metric]:
+        snapshot = self._snapshot()
+        circuits = GaugeMetricFamily(
+            "orchestrator_fabric_peer_circuit_open",
+            "1 while the peer is set aside (unreachable; calls skip it until it accepts a connection), else 0.",
+            labels=("peer", "mspid"))
+        for circuit in snapshot.circuits:
+            circuits.add_metric((circuit.address, circuit.mspid), 1 if circuit.open else 0)
+        failovers = CounterMetricFamily(
+            "orchestrator_fabric_failovers",
+            "Calls of an organization (mspid) served by another organization's peer (peer_mspid), because no "
+            "peer of its own could be reached, by Gateway method.", labels=("mspid", "peer_mspid", "method"))
+        for (mspid, peer_mspid, method), count in sorted(snapshot.failovers.items()):
+            failovers.add_metric((mspid, peer_mspid, method), count)
+        in_doubt = CounterMetricFamily(
+            "orchestrator_fabric_in_doubt",
+            "Transactions whose outcome was in doubt (possibly ordered, first status source failed), by how they "
+            "settled: committed, invalidated, unknown (answered DEADLINE_EXCEEDED).", labels=("channel", "resolution"))
+        for (channel, resolution), count in sorted(snapshot.in_doubt.items()):
+            in_doubt.add_metric((channel, resolution), count)
+        retries = CounterMetricFamily(
+            "orchestrator_fabric_in_doubt_retries_answered",
+            "Retried calls answered with the result of their earlier in-doubt transaction, which committed.",
+            labels=("channel",))
+        for channel, count in sorted(snapshot.in_doubt_retries.items()):
+            retries.add_metric((channel,), count)
+        return [circuits, failovers, in_doubt, retries]
 
 
 class MetricsServer:

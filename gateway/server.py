@@ -24,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 import orchestrator
 from orchestrator.gateway.config import ConfigError, GatewayConfig
 from orchestrator.gateway.events import EventHub
+from orchestrator.gateway.fabric.stats import FabricStats
 from orchestrator.gateway.interceptors import chain
 from orchestrator.gateway.interceptors.access_log import AccessLogInterceptor
 from orchestrator.gateway.interceptors.admission import AdmissionInterceptor
@@ -136,6 +137,9 @@ class Gateway:
             self._invoker = create_invoker(config)
         if isinstance(self._invoker, ReportsLedgers):
             self.metrics.watch_ledgers(self._invoker.ledger_states)
+        fabric_stats = getattr(self._invoker, "stats", None)
+        if isinstance(fabric_stats, FabricStats):
+            self.metrics.watch_fabric(fabric_stats.snapshot)
         self.events = EventHub(self.run, buffer_bytes=config.subscriber_buffer_bytes, metrics=self.metrics)
         servicers = Servicers(self._invoker, self.run, self.events, max_response_bytes=config.max_response_bytes)
         interceptors = chain(

@@ -140,11 +140,10 @@ class Servicers:
             param = cast(event_pb2.QueryEventsParam, parse(function, raw))
             log = await self.run(self.invoker.event_log, _target())
             try:
-                response: Message = await self.run(
-                    log.query, param, self.max_response_bytes, wait=_catch_up_wait(context)
-                )
+                response: Message = await self.events.query(log, param, self.max_response_bytes,
+                                                            _catch_up_wait(context))
             except EventLogBehindError as exc:
-                raise InvocationError(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
+                raise _behind(exc) from None
             return response
 
         return query_events
@@ -156,9 +155,9 @@ class Servicers:
             position = 0
             if param.start_event_id:
                 try:
-                    found = await self.run(log.resume_position, param.start_event_id, _catch_up_wait(context))
+                    found = await self.events.resume_position(log, param.start_event_id, _catch_up_wait(context))
                 except EventLogBehindError as exc:
-                    raise InvocationError(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
+                    raise _behind(exc) from None
                 if found is None:
                     raise not_found("event", param.start_event_id)
                 position = found
@@ -166,6 +165,12 @@ class Servicers:
                 yield event
 
         return subscribe
+
+
+def _behind(exc: EventLogBehindError) -> InvocationError:
+    """UNAVAILABLE: this replica has not recorded yet what the request refers to; a retry (here, or on
+    another replica) succeeds once it has, as for any transient unavailability."""
+    return InvocationError(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry the call")
 
 
 def _catch_up_wait(context: Context) -> float:

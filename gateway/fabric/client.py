@@ -324,6 +324,8 @@ class GatewayClient:
         self._connect_timeout = connect_timeout
         self._busy_backoff = busy_backoff
         self._busy_backoff_max = busy_backoff_max
+        #: Told ``(method, peer mspid)`` when another organization's peer served a call (metrics).
+        self.on_failover: Callable[[str, str], None] | None = None
 
     @property
     def addresses(self) -> list[str]:
@@ -386,6 +388,8 @@ class GatewayClient:
                     finally:
                         peer.slots.release()
                     peer.answered()
+                    if number and self.on_failover is not None:
+                        self.on_failover(method, peer.endpoint.mspid)
                     return response
                 if busy is not None:
                     break  # a peer of this group answers: no failover past it
@@ -430,6 +434,8 @@ class GatewayClient:
         Gateway slots.
         """
         peer = self._stream_peer(skip, fallback)
+        if peer not in self._peers and self.on_failover is not None:
+            self.on_failover("DeliverFiltered", peer.endpoint.mspid)
         call = peer.deliver_filtered(iter([seek(peer.endpoint.tls_cert_hash)]))
         return EventStream(peer, call, lambda: None)
 
@@ -447,6 +453,10 @@ class GatewayClient:
         peer = self._peer_at(address)
         if peer is not None:
             peer.trip("stream failed")
+
+    def circuits(self) -> list[tuple[str, str, bool]]:
+        """Every endpoint: its address, its MSP ID, and whether its circuit is open."""
+        return [(peer.endpoint.address, peer.endpoint.mspid, peer.open) for peer in self._peers]
 
     def unreachable(self) -> list[str]:
         """Addresses of the endpoints set aside (circuit open) until their probe connects."""

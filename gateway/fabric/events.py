@@ -69,7 +69,7 @@ class EventFeed:
         self._conn.executescript(SCHEMA + CHECKPOINT_SCHEMA)
         self.log = EventLog(str(path), channel, locate=self.locate)
         self._checkpoint = self._read_checkpoint()
-        self._progress = threading.Condition()
+        self._progress = threading.Lock()  # the checkpoint and the waiters
         self._block_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._stop = threading.Event()
         self._stream: ChaincodeEvents | None = None
@@ -88,25 +88,13 @@ class EventFeed:
     def checkpoint(self) -> Checkpoint | None:
         return self._checkpoint
 
-    def wait_for_block(self, block_number: int, timeout: float) -> bool:
-        """Block until the events of ``block_number`` are in the log (True), or ``timeout`` passes.
-
-        Returns False at once when the stream is down: a write must not wait on a reconnection.
-        """
-
-        def logged() -> bool:
-            return self._checkpoint is not None and self._checkpoint.block_number >= block_number
-
-        with self._progress:
-            self._progress.wait_for(lambda: logged() or self._stop.is_set() or not self.connected, timeout)
-            return logged()
-
-    def locate(self, tx_id: str, timeout: float) -> bool:
+    async def locate(self, tx_id: str, timeout: float) -> bool:
         """Wait until the events of transaction ``tx_id`` are in the log; False if it did not commit as valid.
 
         The peers say in which block the transaction committed (``CommitStatus``, from any
         organization's peer), and the log waits for that block: a subscriber that moves here
-        from a replica further ahead resumes after its last event, never from a guess.
+        from a replica further ahead resumes after its last event, never from a guess. Both
+        waits are awaited on the caller's event loop: a waiting subscriber holds no thread.
 
         Raises:
             EventLogBehindError: no answer, or the block not logged, within ``timeout``.
@@ -120,24 +108,30 @@ class EventFeed:
             if self._stop.is_set() or time.monotonic() >= deadline:
                 raise EventLogBehindError(f"transaction {tx_id} is not known on channel {self.channel} yet")
             try:
-                status = network.get_contract(self.chaincode).commit_status(tx_id, deadline=deadline)
+                status = await network.get_contract(self.chaincode).commit_status_async(tx_id, deadline=deadline)
             except GatewayError as exc:
                 logger.info("status of %s on %s: %s", tx_id, self.channel, exc)
-                self._stop.wait(min(self._backoff, max(0.0, deadline - time.monotonic())))
+                await asyncio.sleep(min(self._backoff, max(0.0, deadline - time.monotonic())))
         if not status.successful:
             return False
-        while not self.wait_for_block(status.block_number, max(0.0, min(deadline - time.monotonic(), 0.5))):
+        while not await self.wait_for_block_async(status.block_number,
+                                                  max(0.0, min(deadline - time.monotonic(), 0.5))):
             if self._stop.is_set() or time.monotonic() >= deadline:
                 raise EventLogBehindError(f"the event log of {self.channel}/{self.chaincode} has not reached "
                                           f"block {status.block_number} yet")
-            if not self.connected:  # reconnecting: wait_for_block returns at once
-                self._stop.wait(min(self._backoff, max(0.0, deadline - time.monotonic())))
+            if not self.connected:  # reconnecting: wait_for_block_async returns at once
+                await asyncio.sleep(min(self._backoff, max(0.0, deadline - time.monotonic())))
         return True
+
     def _logged(self, block_number: int) -> bool:
         return self._checkpoint is not None and self._checkpoint.block_number >= block_number
 
     async def wait_for_block_async(self, block_number: int, timeout: float) -> bool:
-        """:meth:`wait_for_block` for a coroutine: waits on its event loop, without a thread."""
+        """Wait until the events of ``block_number`` are in the log (True), or ``timeout`` passes; on the
+        caller's event loop, without a thread.
+
+        Returns False at once when the stream is down: a write must not wait on a reconnection.
+        """
         with self._progress:
             if self._logged(block_number) or self._stop.is_set() or not self.connected:
                 return self._logged(block_number)
@@ -156,7 +150,6 @@ class EventFeed:
 
     def _notify(self) -> None:
         """Wake the waiters whose block is logged, or all when the stream is down (holding ``_progress``)."""
-        self._progress.notify_all()
         if not self._block_waiters:
             return
         down = self._stop.is_set() or not self.connected

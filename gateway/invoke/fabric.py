@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -55,6 +56,7 @@ from orchestrator.gateway.fabric.errors import (
 from orchestrator.gateway.fabric.events import EventFeed
 from orchestrator.gateway.fabric.gateway import Gateway
 from orchestrator.gateway.fabric.proposal import PreparedTransaction
+from orchestrator.gateway.fabric.stats import Circuit, FabricStats
 from orchestrator.gateway.invoke import register_mode
 from orchestrator.gateway.invoke.base import (
     ChaincodeError,
@@ -203,6 +205,7 @@ class FabricInvoker:
         self.failover = failover
         self._in_doubt = InDoubtCalls()
         self._contracts: dict[Target, Contract] = {}  # targets that passed the checks
+        self.stats = FabricStats(self._circuits, (self._channel_config.channels or {}).keys())
         self._grpc_channels: list[grpc.Channel] = []
         self.gateways: dict[str, Gateway] = {}
         self._clients: dict[str, GatewayClient] = {}
@@ -214,6 +217,7 @@ class FabricInvoker:
                 endpoints.append(Endpoint(peer.address, grpc_channel, mspid, peer.max_in_flight, peer.dial_async,
                                           peer.tls_cert_hash))
             client = GatewayClient(endpoints)
+            client.on_failover = functools.partial(self.stats.failover, mspid)
             self._clients[mspid] = client
             if organization.identity is not None:
                 settings = config.settings
@@ -230,6 +234,9 @@ class FabricInvoker:
             for chaincode in access.chaincodes:
                 if self._sources(channel):
                     self._feed(channel, chaincode)
+
+    def _circuits(self) -> list[Circuit]:
+        return [Circuit(*circuit) for client in self._clients.values() for circuit in client.circuits()]
 
     def _fallback_of(self, mspid: str) -> Callable[[str], Sequence[GatewayClient]]:
         """Per channel, the other member organizations' peers, for when ``mspid``'s cannot be reached."""
@@ -336,6 +343,7 @@ class FabricInvoker:
         deadline = self._deadline(timeout)
         conflicts = failures = 0
         while True:
+            unanswered = False
             if time.monotonic() >= deadline:
                 raise InvocationError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded; nothing was submitted")
             proposal = contract.new_proposal(function, [argument])
@@ -363,7 +371,8 @@ class FabricInvoker:
                         self._in_doubt.remember(target, function, argument, prepared)
                     raise self._mapped(exc, target, in_doubt=exc.code == grpc.StatusCode.UNAVAILABLE) from None
                 # no answer: the transaction may have reached the orderer, so it is resolved as if accepted
-            status = await self._settle(target, contract, prepared.tx_id, watch, deadline)
+                unanswered = True
+            status = await self._settle(target, contract, prepared.tx_id, watch, deadline, in_doubt=unanswered)
             if status is None:
                 self._in_doubt.remember(target, function, argument, prepared)
                 raise InvocationError(
@@ -391,13 +400,15 @@ class FabricInvoker:
         """:meth:`submit_async` for synchronous callers."""
         return run_blocking(self.submit_async(target, function, argument, timeout=timeout))
 
-    async def _settle(self, target: Target, contract: Contract, tx_id: str, watch: Watch | None, deadline: float
-                      ) -> Status | None:
+    async def _settle(self, target: Target, contract: Contract, tx_id: str, watch: Watch | None, deadline: float,
+                      *, in_doubt: bool = False) -> Status | None:
         """The status of an ordered transaction, asked until ``deadline``; ``None`` if still unknown then.
 
         The commit listener answers first; when its stream breaks, or the status takes longer than
         the commit timeout, any reachable peer of the channel is asked (the caller's organization's
-        first, then the others'), again and again until one answers or the deadline passes.
+        first, then the others'), again and again until one answers or the deadline passes. A
+        status that did not come from the first source (``in_doubt``: nor the submit's answer) is
+        counted by resolution in :attr:`stats`.
 
         Raises:
             InvocationError: a peer refused to tell (PERMISSION_DENIED …).
@@ -405,18 +416,26 @@ class FabricInvoker:
         attempt = 0
         while True:
             try:
-                return await contract.commit_status_async(tx_id, deadline=deadline, watch=watch)
+                status = await contract.commit_status_async(tx_id, deadline=deadline, watch=watch)
             except CommitStatusError as exc:
-                watch = None
+                watch, in_doubt = None, True
                 if time.monotonic() >= deadline:
-                    return None
+                    return self._resolved(target, None)
                 if exc.code not in _STATUS_UNKNOWN and not exc.too_many_requests:
                     raise self._mapped(exc, target, in_doubt=True) from None
                 if exc.code != grpc.StatusCode.DEADLINE_EXCEEDED:  # nothing reachable: ask again a bit later
                     if not await self._pause(attempt, deadline, floor=STATUS_RETRY_MIN):
-                        return None
+                        return self._resolved(target, None)
                     attempt += 1
                 logger.info("transaction %s: outcome unknown (%s), asking again", tx_id, exc.code.name)
+            else:
+                return self._resolved(target, status) if in_doubt or (watch is not None and watch.broken) else status
+
+    def _resolved(self, target: Target, status: Status | None) -> Status | None:
+        """Count how an in-doubt transaction settled (``None``: still unknown, answered DEADLINE_EXCEEDED)."""
+        self.stats.in_doubt(target.channel, "unknown" if status is None else
+                            "committed" if status.successful else "invalidated")
+        return status
 
     async def _earlier_attempt(self, target: Target, contract: Contract, function: str, argument: bytes,
                                deadline: float) -> bytes | None:
@@ -437,6 +456,7 @@ class FabricInvoker:
             if status.successful:
                 logger.info("transaction %s, answered in doubt earlier, committed: answering its result to the "
                             "retried call", earlier.tx_id)
+                self.stats.in_doubt_retry_answered(target.channel)
                 await self._await_events(target, earlier.has_event, status.block_number, deadline)
                 return earlier.result
         return None

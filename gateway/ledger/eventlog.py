@@ -13,14 +13,16 @@ means the same event on every replica, and a replica that has not recorded it ye
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import itertools
 import json
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -54,9 +56,10 @@ CREATE INDEX IF NOT EXISTS events_by_asset ON events (asset_key, ts_ns, id);
 RECENT_EVENTS_BYTES: Final = 4 * 1024 * 1024
 
 
-#: ``locate(tx_id, timeout)``: wait until a committed transaction's events are in the log (True), or
+#: ``await locate(tx_id, timeout)``: wait until a committed transaction's events are in the log (True), or
 #: learn that the transaction did not commit as valid (False); raises :class:`EventLogBehindError` on timeout.
-Locator = Callable[[str, float], bool]
+#: A coroutine: the wait holds no thread, however many callers wait and however long.
+Locator = Callable[[str, float], Awaitable[bool]]
 
 
 class EventLogBehindError(Exception):
@@ -119,6 +122,7 @@ class EventLog:
         self._locate = locate
         self._local = threading.local()
         self._changed = threading.Condition()
+        self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._last_seq = self._max_seq() if last_seq is None else last_seq
         self._recent: deque[tuple[int, bytes]] = deque()  # (seq, event), ends at _last_seq
         self._recent_bytes = 0
@@ -174,12 +178,28 @@ class EventLog:
                 self._recent_bytes = 0
                 self._last_seq = self._max_seq()
             self._changed.notify_all()
+            self._wake_async_waiters()
 
     def close(self) -> None:
         """Release followers: waiting calls return at once."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+            self._wake_async_waiters()
+
+    def _wake_async_waiters(self) -> None:
+        """Wake the coroutines whose position is logged now, or all once closed (holding ``_changed``)."""
+        if not self._async_waiters:
+            return
+        waiting = []
+        for entry in self._async_waiters:
+            seq, loop, waiter = entry
+            if self._closed or self._last_seq > seq:
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_wake, waiter)
+            else:
+                waiting.append(entry)
+        self._async_waiters = waiting
 
     @property
     def cached_bytes(self) -> int:
@@ -195,6 +215,25 @@ class EventLog:
         """Block until an event after ``seq`` is committed (True) or timeout/close (False)."""
         with self._changed:
             return self._changed.wait_for(lambda: self._closed or self._last_seq > seq, timeout) and not self._closed
+
+    async def wait_beyond_async(self, seq: int, timeout: float) -> bool:
+        """:meth:`wait_beyond` for a coroutine: it waits on its event loop, without a thread."""
+        with self._changed:
+            if self._closed or self._last_seq > seq:
+                return not self._closed
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            entry = (seq, loop, waiter)
+            self._async_waiters.append(entry)
+        try:
+            await asyncio.wait_for(waiter, max(timeout, 0.0))
+        except TimeoutError:
+            pass
+        finally:
+            with self._changed, contextlib.suppress(ValueError):
+                self._async_waiters.remove(entry)
+        with self._changed:
+            return self._last_seq > seq and not self._closed
 
     # -- reads -------------------------------------------------------------------------
 
@@ -219,56 +258,81 @@ class EventLog:
         rows = self._read("SELECT seq FROM events WHERE id = ?", (event_id,))
         return int(rows[0][0]) if rows else None
 
-    def resume_position(self, event_id: str, wait: float) -> int | None:
-        """Position of ``event_id`` to resume a stream after, ``None`` when no such event exists.
+    def lookup(self, event_id: str) -> tuple[int | None, str | None]:
+        """Where to resume a stream after ``event_id``: its position, or else the transaction to :meth:`locate`.
 
         An id this log does not hold yet may be one another replica already served: its
-        transaction id says which transaction to wait for (EVT-2), and the log waits up to
-        ``wait`` seconds for it rather than answer that the event does not exist.
+        transaction id says which transaction to wait for (EVT-2). ``(None, None)``: no such
+        event can appear here (a malformed id, a transaction logged without it, or no locator).
+        """
+        position = self.position_of(event_id)
+        if position is not None:
+            return position, None
+        tx_id = transaction_id_of(event_id)
+        if tx_id is None or self._locate is None:
+            return None, None
+        if self._read("SELECT 1 FROM events WHERE tx_id = ? LIMIT 1", (tx_id,)):  # logged, without that event
+            return None, None
+        return None, tx_id
+
+    async def locate(self, tx_id: str, wait: float) -> bool:
+        """Wait, without a thread, up to ``wait`` seconds until transaction ``tx_id``'s events are in this log.
+
+        False when the transaction did not commit as valid (or this log cannot locate transactions).
 
         Raises:
             EventLogBehindError: the transaction may exist but its events are not here after ``wait``.
         """
-        position = self.position_of(event_id)
-        if position is not None:
-            return position
-        tx_id = transaction_id_of(event_id)
-        if tx_id is None or self._locate is None:
-            return None
-        known = self._read("SELECT 1 FROM events WHERE tx_id = ? LIMIT 1", (tx_id,))
-        if known or not self._locate(tx_id, wait):  # the transaction is here, or never will be
-            return None
-        return self.position_of(event_id)
+        if self._locate is None:
+            return False
+        return await self._locate(tx_id, wait)
 
-    def _reach(self, position: int, wait: float) -> None:
-        """Return once the log holds ``position``.
+    async def reach(self, position: int, wait: float) -> None:
+        """Return once the log holds ``position``, waiting without a thread.
 
         Raises:
             EventLogBehindError: not within ``wait`` seconds.
         """
-        if position > self._last_seq and not self.wait_beyond(position - 1, wait):
-            raise EventLogBehindError(f"the event log of channel {self.channel} holds {self._last_seq} events, "
-                                      f"the request refers to event {position}: it is still catching up")
+        if position > self._last_seq and not await self.wait_beyond_async(position - 1, wait):
+            raise self._behind(position)
 
-    def query(self, param: event_pb2.QueryEventsParam, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, *,
-              wait: float = 0.0) -> event_pb2.QueryEventsResponse:
+    def _reach(self, position: int) -> None:
+        if position > self._last_seq and not self.wait_beyond(position - 1, 0):
+            raise self._behind(position)
+
+    def _behind(self, position: int) -> EventLogBehindError:
+        return EventLogBehindError(f"the event log of channel {self.channel} holds {self._last_seq} events, "
+                                   f"the request refers to event {position}: it is still catching up")
+
+    @staticmethod
+    def snapshot_of(page_token: str) -> int | None:
+        """The position a page token's listing is pinned to (``None``: no token, or one without a snapshot).
+
+        Raises:
+            InvalidAssetError: the page token is not one this gateway issued.
+        """
+        return _decode_cursor(page_token)[2] if page_token else None
+
+    def query(self, param: event_pb2.QueryEventsParam, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+              ) -> event_pb2.QueryEventsResponse:
         """``QueryEvents``: filters EVT-7, order EVT-8, keyset pagination (PAGE-1, PAGE-2) on a pinned
         snapshot, within ``max_bytes``.
 
         The first page pins the newest position; every page of the listing holds only events up
         to it, so writers committing meanwhile neither shift pages nor slip in behind the cursor.
-        A token pinned by another replica further than this log has come waits ``wait`` seconds.
+        A token pinned by another replica further than this log has come is refused at once: wait
+        with :meth:`reach` (:meth:`snapshot_of` the token) before, off any thread.
 
         Raises:
             InvalidAssetError: the page token is not one this gateway issued.
-            EventLogBehindError: the token's snapshot is not in this log after ``wait``.
+            EventLogBehindError: the token's snapshot is not in this log.
         """
         descending = param.sort == common_pb2.DESCENDING
         where, args = _filter_clause(param.filter)
         if param.page_token:
             ts_ns, event_id, pinned = _decode_cursor(param.page_token)
             if pinned is not None:
-                self._reach(pinned, wait)
+                self._reach(pinned)
             where.append(f"(ts_ns, id) {'<=' if descending else '>='} (?, ?)")
             args += [ts_ns, event_id]
         else:
@@ -288,6 +352,11 @@ class EventLog:
         candidates = ((self._event(payload), (ts_ns, event_id)) for ts_ns, event_id, payload in rows)
         events, token = take_page(candidates, page, message_bytes, lambda cursor: _encode_cursor(*cursor, pinned))
         return event_pb2.QueryEventsResponse(events=events, next_page_token=token)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _within(rows: Iterable[tuple[int, bytes]], max_bytes: int | None) -> Iterator[tuple[int, bytes]]:

@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,18 @@ class StandInNetwork:
 
     def peer(self, mspid: str, index: int = 0) -> StandInPeer:
         return self.peers[mspid][index]
+
+    @contextlib.contextmanager
+    def events_held(self) -> Iterator[None]:
+        """Every peer keeps its ChaincodeEvents streams open but delivers no block until the block exits."""
+        peers = [peer for peers in self.peers.values() for peer in peers]
+        for peer in peers:
+            peer.events_held = True
+        try:
+            yield
+        finally:
+            for peer in peers:
+                peer.events_held = False
 
     def running_peer(self, mspid: str) -> StandInPeer | None:
         return next((peer for peer in self.peers.get(mspid, []) if peer.running), None)

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass
@@ -173,6 +174,7 @@ class StandInPeer:
         self.calls: dict[str, int] = {}
         self.init_proposals = 0  # proposals marked as Init, whatever the outcome
         self.lifecycle_acl_refuses = False  # a channel ACL that refuses _lifecycle queries to clients
+        self.events_held = False  # ChaincodeEvents streams stay open but deliver nothing (a lagging peer)
 
     @property
     def address(self) -> str:
@@ -580,6 +582,9 @@ class _GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         passed = not after
         next_block = start
         while context.is_active() and self.peer.running:
+            if self.peer.events_held:
+                time.sleep(0.05)
+                continue
             blocks = ledger.blocks_from(next_block)
             if not blocks:
                 ledger.wait_height(next_block, 0.25)
