@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -29,6 +28,7 @@ from fabric_protos.peer import events_pb2, transaction_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from orchestrator.gateway.fabric.signing import SigningIdentity
+from orchestrator.gateway.fabric.wakeups import resolve, wake_all
 
 if TYPE_CHECKING:
     from orchestrator.gateway.fabric.client import EventStream
@@ -116,7 +116,7 @@ class Watch:
             loop = asyncio.get_running_loop()
             future: asyncio.Future[None] = loop.create_future()
             self._waiter = (loop, future)
-        timer = loop.call_later(max(timeout, 0.0), _wake, future)
+        timer = loop.call_later(max(timeout, 0.0), resolve, (future,))
         try:
             await future
         finally:
@@ -127,25 +127,7 @@ class Watch:
 def settle_all(outcomes: Iterable[tuple[Watch, Status | None]]) -> None:
     """Settle watches, waking each waiting event loop once for all of them: one thread hop per block, not per
     transaction."""
-    woken: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for watch, status in outcomes:
-        waiter = watch._settle(status)
-        if waiter is not None:
-            woken.setdefault(waiter[0], []).append(waiter[1])
-    for loop, futures in woken.items():
-        with contextlib.suppress(RuntimeError):  # the waiters' loop closed: nobody waits any more
-            loop.call_soon_threadsafe(_wake_all, futures)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _wake_all(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_result(None)
+    wake_all(waiter for waiter in (watch._settle(status) for watch, status in outcomes) if waiter is not None)
 
 
 class CommitListener:

@@ -26,6 +26,7 @@ from fabric_protos.gateway import gateway_pb2
 from orchestrator.gateway.fabric.commit import Status
 from orchestrator.gateway.fabric.errors import GatewayError
 from orchestrator.gateway.fabric.network import ChaincodeEvents, Network
+from orchestrator.gateway.fabric.wakeups import resolve, wake_all
 from orchestrator.gateway.ledger.eventlog import SCHEMA, EventLog, EventLogBehindError, append_events
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME
 
@@ -139,11 +140,11 @@ class EventFeed:
             waiter: asyncio.Future[None] = loop.create_future()
             entry = (block_number, loop, waiter)
             self._block_waiters.append(entry)
+        timer = loop.call_later(max(timeout, 0.0), resolve, (waiter,))
         try:
-            await asyncio.wait_for(waiter, max(timeout, 0.0))
-        except TimeoutError:
-            pass
+            await waiter
         finally:
+            timer.cancel()
             with self._progress, contextlib.suppress(ValueError):
                 self._block_waiters.remove(entry)
         return self._logged(block_number)
@@ -153,14 +154,14 @@ class EventFeed:
         if not self._block_waiters:
             return
         down = self._stop.is_set() or not self.connected
-        waiting = []
+        waiting, woken = [], []
         for entry in self._block_waiters:
             number, loop, waiter = entry
             if down or self._logged(number):
-                with contextlib.suppress(RuntimeError):  # that loop is closed
-                    loop.call_soon_threadsafe(_wake, waiter)
+                woken.append((loop, waiter))
             else:
                 waiting.append(entry)
+        wake_all(woken)
         self._block_waiters = waiting
 
     # -- the loop ----------------------------------------------------------------------
@@ -265,11 +266,6 @@ class EventFeed:
         self._thread.join(timeout=10)
         self.log.close()
         self._conn.close()
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 __all__ = ["CHECKPOINT_SCHEMA", "Checkpoint", "EventFeed"]

@@ -35,6 +35,7 @@ from orchestrator.shared import codec
 from orchestrator.shared.store.transaction import CHAINCODE_EVENT_NAME, decode_events
 from tests import builders
 from tests.fabric.conftest import Clients
+from tests.fabric.hops import CountingLoop
 from tests.fabric.msp import verify_signature
 from tests.fabric.network import StandInNetwork
 from tests.fabric.orderer import OrdererUnavailableError
@@ -364,25 +365,6 @@ def test_commit_statuses_come_from_filtered_blocks_not_one_call_per_transaction(
     assert peer.calls.get("CommitStatus", 0) == 0 and peer.calls["DeliverFiltered"] >= 1
 
 
-class _CountingLoop(asyncio.SelectorEventLoop):
-    """An event loop that counts the callbacks other threads hand it (thread hops into the loop).
-
-    grpc.aio completes every call through the loop that started its engine (in the gateway, the
-    serving loop); in a test process that can be another test's loop, which then forwards this
-    loop's completions to it. Those forwards are gRPC's, not ours: they are not counted.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hops: list[str] = []  # what each hop ran, from which thread
-
-    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> asyncio.Handle:
-        name = getattr(args[0], "__qualname__", getattr(args[0], "__name__", str(args[0])))
-        if name != "_handle_callback_wrapper":
-            self.hops.append(f"{name} from {threading.current_thread().name}")
-        return super().call_soon_threadsafe(*args, **kwargs)
-
-
 @pytest.mark.parametrize(("threaded", "hops"), [(False, 1), (True, 3)], ids=["asyncio-channel", "grpc-future"])
 def test_a_submit_crosses_from_another_thread_only_for_its_block_status(
         clients: Clients, threaded: bool, hops: int) -> None:
@@ -393,7 +375,7 @@ def test_a_submit_crosses_from_another_thread_only_for_its_block_status(
     while not listener.positioned:
         clients.network.ledgers["mychannel"].wait_height(clients.network.ledgers["mychannel"].height, 0.01)
     argument = [codec.encode(organization_pb2.RegisterOrganizationParam())]
-    loop = _CountingLoop()
+    loop = CountingLoop()
     try:
         loop.run_until_complete(contract.evaluate_async(ALL_ORGS, argument))  # the loop's channel is connected
         loop.hops.clear()
@@ -409,7 +391,7 @@ def test_a_submit_crosses_from_another_thread_only_for_its_block_status(
 
 
 def test_a_block_wakes_each_waiting_loop_once_for_all_its_transactions() -> None:
-    loop = _CountingLoop()
+    loop = CountingLoop()
     watches = [Watch(f"{n:064x}") for n in range(20)]
 
     async def wait_all() -> list[bool]:

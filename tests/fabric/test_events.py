@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from tests import builders
 from tests.client import GatewayClient, connected
 from tests.fabric.conftest import Clients
 from tests.fabric.gateway import fabric_gateway
+from tests.fabric.hops import CountingLoop
 from tests.fabric.network import StandInNetwork
 from tests.fabric.test_invoker import new_algo
 
@@ -327,3 +329,26 @@ def test_resuming_from_an_unknown_event_of_a_known_transaction_is_not_found(
             with pytest.raises(grpc.RpcError) as failure:
                 next(iter(client.subscribe(start, timeout=STREAM_TIMEOUT)))
             assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_subscribers_waiting_for_a_block_are_woken_with_one_hop_into_their_loop(
+        network: StandInNetwork, tmp_path: Path) -> None:
+    with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        feed = gateway.gateway.invoker.feed("mychannel", "mycc")  # type: ignore[attr-defined]
+        checkpoint = feed.checkpoint
+        assert checkpoint is not None
+        loop = CountingLoop()
+
+        async def wait_all() -> list[bool]:
+            waits = [asyncio.ensure_future(feed.wait_for_block_async(checkpoint.block_number + 1, STREAM_TIMEOUT))
+                     for _ in range(10)]
+            await asyncio.sleep(0)  # every waiter registered
+            threading.Thread(target=client.register_algo, args=(new_algo("wakes them all"),)).start()
+            return list(await asyncio.gather(*waits))
+
+        try:
+            assert loop.run_until_complete(wait_all()) == [True] * 10
+            assert len(loop.hops) == 1, loop.hops
+        finally:
+            loop.close()
