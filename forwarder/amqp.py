@@ -2,11 +2,14 @@
 
 # pika's asyncio adapter runs on the forwarder's event loop next to the gRPC streams. Messages
 # are written without waiting for each confirm; the broker acknowledges them in delivery-tag
-# order (often several at once, ``multiple``), and each acknowledged message hands its token
-# back through ``on_confirmed``. At most ``window`` messages are unconfirmed: ``room()`` waits
-# for confirms when the window is full. A negative acknowledgement, a closed channel or a
-# lost connection resolves ``lost``: the forwarder then drops this link and starts again from
-# the last confirmed event of each channel, so nothing is skipped.
+# order (often several at once, ``multiple``), and the tokens of the acknowledged messages come
+# back, oldest first, in one call of ``on_confirmed`` per acknowledgement: whatever follows a
+# confirm (counters, checkpoints) is done once per acknowledgement, not once per message. A
+# token never comes back before the tokens published ahead of it, so a checkpoint built from
+# them never passes an unconfirmed message. At most ``window`` messages are unconfirmed:
+# ``room()`` waits for confirms when the window is full. A negative acknowledgement, a closed
+# channel or a lost connection resolves ``lost``: the forwarder then drops this link and starts
+# again from the last confirmed event of each channel, so nothing is skipped.
 
 from __future__ import annotations
 
@@ -67,7 +70,7 @@ def connection_parameters(url: str, ca: Path | None) -> Any:
 class AmqpLink:
     """One connection and one confirm-mode channel; made by :meth:`open`, dropped on the first failure."""
 
-    def __init__(self, parameters: Any, *, window: int, on_confirmed: Callable[[Any], None]) -> None:
+    def __init__(self, parameters: Any, *, window: int, on_confirmed: Callable[[list[Any]], None]) -> None:
         self._parameters = parameters
         self._window = window
         self._on_confirmed = on_confirmed
@@ -76,6 +79,7 @@ class AmqpLink:
         self._loop = asyncio.get_running_loop()
         self._pending: set[asyncio.Future[Any]] = set()
         self._unconfirmed: collections.deque[tuple[int, Any]] = collections.deque()
+        self._early: set[int] = set()  # confirmed out of order: tokens held back until the older ones are in
         self._tag = 0
         self._room = asyncio.Event()
         self._room.set()
@@ -84,6 +88,11 @@ class AmqpLink:
     @property
     def unconfirmed(self) -> int:
         return len(self._unconfirmed)
+
+    @property
+    def has_room(self) -> bool:
+        """Whether :meth:`publish` may be called now without awaiting :meth:`room` (false once lost)."""
+        return self._room.is_set() and not self.lost.done()
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -174,18 +183,24 @@ class AmqpLink:
         if isinstance(method, pika.spec.Basic.Nack):
             self._lose(BrokerUnavailableError(f"the broker refused message {tag} (basic.nack)"))
             return
-        queue = self._unconfirmed
+        queue, early = self._unconfirmed, self._early
+        popleft = queue.popleft
+        confirmed: list[Any] = []
         if method.multiple:
             while queue and queue[0][0] <= tag:
-                self._on_confirmed(queue.popleft()[1])
+                confirmed.append(popleft()[1])
         elif queue and queue[0][0] == tag:
-            self._on_confirmed(queue.popleft()[1])
-        else:  # out of order: RabbitMQ confirms in order on one channel, but be exact anyway
-            for index, (pending_tag, token) in enumerate(queue):
-                if pending_tag == tag:
-                    del queue[index]
-                    self._on_confirmed(token)
-                    break
+            confirmed.append(popleft()[1])
+        else:  # RabbitMQ confirms in order on one channel; an early one is held until those before it are in
+            early.add(tag)
+        if early:
+            while queue and queue[0][0] in early:
+                early.discard(queue[0][0])
+                confirmed.append(popleft()[1])
+            oldest = queue[0][0] if queue else self._tag + 1
+            early.difference_update([held for held in early if held < oldest])
+        if confirmed:
+            self._on_confirmed(confirmed)
         if len(queue) < self._window:
             self._room.set()
 
