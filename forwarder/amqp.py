@@ -10,6 +10,11 @@
 # ``room()`` waits for confirms when the window is full. A negative acknowledgement, a closed
 # channel or a lost connection resolves ``lost``: the forwarder then drops this link and starts
 # again from the last confirmed event of each channel, so nothing is skipped.
+#
+# pika hands each frame to its transport on its own (a message is three: method, header, body)
+# and the transport sends each with a system call of its own. The connection here gathers the
+# frames written in one turn of the loop and hands them over as one piece: one ``send`` for a
+# batch of messages instead of three per message.
 
 from __future__ import annotations
 
@@ -36,6 +41,8 @@ _PERSISTENT: Final = 2
 _ACCESS_REFUSED: Final = 403
 _NOT_ALLOWED: Final = 530
 _PRECONDITION_FAILED: Final = 406
+#: Frames gathered before they are handed to the transport even within one turn of the loop.
+_GATHER_BYTES: Final = 256 * 1024
 
 
 class BrokerRefusedError(RuntimeError):
@@ -65,6 +72,36 @@ def connection_parameters(url: str, ca: Path | None) -> Any:
     parameters.blocked_connection_timeout = 300
     parameters.client_properties = {"connection_name": "orchestrator-forwarder"}
     return parameters
+
+
+class _GatheringConnection(AsyncioConnection):  # type: ignore[misc]  # pika has no type hints here
+    """pika's asyncio connection, writing the frames of one turn of the loop as one piece.
+
+    ``_adapter_emit_data`` is the hook pika's connection calls for every frame; adapters implement it.
+    Frames keep their order: every frame goes through it, and the gathered ones leave before any later one.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._gathered: list[bytes] = []
+        self._gathered_bytes = 0
+        super().__init__(*args, **kwargs)
+
+    def _adapter_emit_data(self, data: bytes) -> None:
+        if not self._gathered:
+            self.ioloop.call_soon(self._emit_gathered)
+        self._gathered.append(data)
+        self._gathered_bytes += len(data)
+        if self._gathered_bytes >= _GATHER_BYTES:
+            self._emit_gathered()
+
+    def _emit_gathered(self) -> None:
+        if not self._gathered:
+            return
+        data = b"".join(self._gathered)
+        self._gathered.clear()
+        self._gathered_bytes = 0
+        if self._transport is not None:  # gone with the connection: nothing more can be sent on it
+            super()._adapter_emit_data(data)
 
 
 class AmqpLink:
@@ -105,7 +142,7 @@ class AmqpLink:
             BrokerUnavailableError: the broker cannot be reached.
         """
         opened: asyncio.Future[Any] = self._loop.create_future()
-        self._connection = AsyncioConnection(
+        self._connection = _GatheringConnection(
             self._parameters, custom_ioloop=self._loop,
             on_open_callback=lambda connection: _settle(opened, connection),
             on_open_error_callback=lambda _connection, error: _fail(opened, _opening_error(error)),

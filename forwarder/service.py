@@ -51,6 +51,9 @@ SUBSCRIBE: Final = "/orchestrator.EventService/SubscribeToEvents"
 QUERY_EVENTS: Final = "/orchestrator.EventService/QueryEvents"
 #: Events read ahead of publishing, per channel; also the largest batch behind one ``published`` mark.
 READ_AHEAD: Final = 1000
+#: Messages published between two turns of the loop: the broker gets them, and confirms come back,
+#: while the rest of a batch is encoded.
+_PUBLISH_BURST: Final = 100
 _FIRST_DELAY: Final = 0.2
 _DRAIN_SECONDS: Final = 5.0
 
@@ -248,7 +251,7 @@ class ChannelPump:
                         repeated = ids.index(repeat_until) + 1 if repeat_until in ids else len(ids)
                         repeat_until = "" if repeated < len(ids) or ids[-1] == repeat_until else repeat_until
                         self._repeated.inc(repeated)
-                    for event in events:
+                    for number, event in enumerate(events, 1):
                         if not event.channel:
                             event.channel = routing_key
                         if not link.has_room:
@@ -257,6 +260,8 @@ class ChannelPump:
                                 return _Ended(resume, repeat_until, delivered, lost=True)
                         publish(routing_key, encode(event), (self, event))
                         resume = event.id
+                        if number % _PUBLISH_BURST == 0:
+                            await asyncio.sleep(0)
                     delivered = True
                 if ended is not None:
                     return _Ended(resume, repeat_until, delivered, error=ended.error)
