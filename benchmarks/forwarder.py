@@ -88,9 +88,12 @@ def main() -> int:
             cpu_before = {name: read() for name, read in processes.items()}
             started = time.perf_counter()
             times: list[float] = []
+            cpu_at_first: list[float] = []
 
             def received(channel: object, method: object, properties: object, body: bytes) -> None:
                 times.append(time.perf_counter())
+                if len(times) == 1:
+                    cpu_at_first.append(processes["forwarder"]())
                 if len(times) >= filled:
                     queue.stop_consuming()
 
@@ -101,8 +104,9 @@ def main() -> int:
             steady = times[-1] - times[0]
             print(f"forwarded {len(times)} events: {len(times) / total:,.0f} events/s from the forwarder's start "
                   f"({total:.2f}s), {(len(times) - 1) / steady:,.0f} events/s from the first to the last message")
+            steady_cpu = cpu["forwarder"] + cpu_before["forwarder"] - cpu_at_first[0]
             print(f"forwarder CPU: {cpu['forwarder']:.2f}s, {cpu['forwarder'] / len(times) * 1e6:.0f} us per event "
-                  f"(start-up included)")
+                  f"(start-up included), {steady_cpu / (len(times) - 1) * 1e6:.0f} us per event after the first")
             print("CPU per event while forwarding: " + ", ".join(
                 f"{name} {seconds / len(times) * 1e6:.0f} us ({seconds / total:.0%} of a core)"
                 for name, seconds in cpu.items()) + f"; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
