@@ -74,6 +74,49 @@ def connection_parameters(url: str, ca: Path | None) -> Any:
     return parameters
 
 
+class Unconfirmed:
+    """The tokens of the messages awaiting their confirm, by delivery tag (1, 2, 3... on a confirm-mode channel).
+
+    Acknowledgements may come out of order: RabbitMQ does not promise their order, and under load it
+    acknowledges some messages ahead of older ones. An early one is held back: :meth:`acknowledge`
+    returns tokens oldest first and never one before every older one was acknowledged, so whatever
+    is built from them (a checkpoint) never passes an unconfirmed message.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: collections.deque[tuple[int, Any]] = collections.deque()
+        self._early: set[int] = set()  # acknowledged, an older one still waiting
+        self._tag = 0
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, token: Any) -> int:
+        """Record the next message published; its delivery tag."""
+        self._tag += 1
+        self._waiting.append((self._tag, token))
+        return self._tag
+
+    def acknowledge(self, tag: int, *, multiple: bool) -> list[Any]:
+        """The broker acknowledged ``tag`` (and every older one if ``multiple``): the tokens now confirmed."""
+        waiting, early = self._waiting, self._early
+        popleft = waiting.popleft
+        confirmed: list[Any] = []
+        if multiple or (waiting and waiting[0][0] == tag):
+            while waiting and waiting[0][0] <= tag:
+                held, token = popleft()
+                confirmed.append(token)
+                if early:
+                    early.discard(held)
+        elif waiting and tag > waiting[0][0]:
+            early.add(tag)
+        while early and waiting and waiting[0][0] in early:
+            held, token = popleft()
+            early.discard(held)
+            confirmed.append(token)
+        return confirmed
+
+
 class _GatheringConnection(AsyncioConnection):  # type: ignore[misc]  # pika has no type hints here
     """pika's asyncio connection, writing the frames of one turn of the loop as one piece.
 
@@ -115,9 +158,7 @@ class AmqpLink:
         self._channel: Any = None
         self._loop = asyncio.get_running_loop()
         self._pending: set[asyncio.Future[Any]] = set()
-        self._unconfirmed: collections.deque[tuple[int, Any]] = collections.deque()
-        self._early: set[int] = set()  # confirmed out of order: tokens held back until the older ones are in
-        self._tag = 0
+        self._unconfirmed = Unconfirmed()
         self._room = asyncio.Event()
         self._room.set()
         self.lost: asyncio.Future[Exception] = self._loop.create_future()
@@ -195,8 +236,7 @@ class AmqpLink:
         if self.lost.done():
             raise BrokerUnavailableError("the broker connection is lost")
         self._channel.basic_publish(EXCHANGE, routing_key, body, _PROPERTIES)
-        self._tag += 1
-        self._unconfirmed.append((self._tag, token))
+        self._unconfirmed.add(token)
         if len(self._unconfirmed) >= self._window:
             self._room.clear()
 
@@ -220,25 +260,10 @@ class AmqpLink:
         if isinstance(method, pika.spec.Basic.Nack):
             self._lose(BrokerUnavailableError(f"the broker refused message {tag} (basic.nack)"))
             return
-        queue, early = self._unconfirmed, self._early
-        popleft = queue.popleft
-        confirmed: list[Any] = []
-        if method.multiple:
-            while queue and queue[0][0] <= tag:
-                confirmed.append(popleft()[1])
-        elif queue and queue[0][0] == tag:
-            confirmed.append(popleft()[1])
-        else:  # RabbitMQ confirms in order on one channel; an early one is held until those before it are in
-            early.add(tag)
-        if early:
-            while queue and queue[0][0] in early:
-                early.discard(queue[0][0])
-                confirmed.append(popleft()[1])
-            oldest = queue[0][0] if queue else self._tag + 1
-            early.difference_update([held for held in early if held < oldest])
+        confirmed = self._unconfirmed.acknowledge(tag, multiple=method.multiple)
         if confirmed:
             self._on_confirmed(confirmed)
-        if len(queue) < self._window:
+        if len(self._unconfirmed) < self._window:
             self._room.set()
 
     # -- closing -------------------------------------------------------------------------------
