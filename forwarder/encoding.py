@@ -86,7 +86,9 @@ def _scalar_writer(field: FieldDescriptor) -> _Writer:
         enum = field.enum_type
         return lambda value: f'"{enum.values_by_number[value].name}"' if value in enum.values_by_number else str(value)
     if kind == FieldDescriptor.TYPE_MESSAGE:
-        return lambda value: _message_writer(value.DESCRIPTOR)(value)
+        if field.message_type.full_name in _COMPILING:  # a type that contains itself: its writer is found later
+            return lambda value: _message_writer(value.DESCRIPTOR)(value)
+        return _message_writer(field.message_type)
     return str  # int32, uint32, sint32, fixed32, sfixed32
 
 
@@ -115,13 +117,20 @@ def _timestamp(value: Any) -> str:
 
 _WELL_KNOWN: Final[dict[str, _Writer]] = {"google.protobuf.Timestamp": _timestamp}
 _WRITERS: dict[str, _Writer] = {}
+_COMPILING: set[str] = set()
 
 
 def _message_writer(descriptor: Descriptor) -> _Writer:
-    writer = _WRITERS.get(descriptor.full_name)
+    """The writer of a message type, made with the writers of the types it contains on first use."""
+    name = descriptor.full_name
+    writer = _WRITERS.get(name)
     if writer is None:
-        writer = _WELL_KNOWN.get(descriptor.full_name) or _compile(descriptor)
-        _WRITERS[descriptor.full_name] = writer
+        _COMPILING.add(name)
+        try:
+            writer = _WELL_KNOWN.get(name) or _compile(descriptor)
+        finally:
+            _COMPILING.discard(name)
+        _WRITERS[name] = writer
     return writer
 
 
