@@ -246,11 +246,6 @@ class ChannelPump:
                     marking = asyncio.create_task(self._mark_published(following))
                 if events:
                     self._set_connected(True)
-                    if repeat_until:  # events up to the published mark of the previous run are repeats
-                        ids = [event.id for event in events]
-                        repeated = ids.index(repeat_until) + 1 if repeat_until in ids else len(ids)
-                        repeat_until = "" if repeated < len(ids) or ids[-1] == repeat_until else repeat_until
-                        self._repeated.inc(repeated)
                     for number, event in enumerate(events, 1):
                         if not event.channel:
                             event.channel = routing_key
@@ -258,6 +253,10 @@ class ChannelPump:
                             await link.room()
                             if link.lost.done():
                                 return _Ended(resume, repeat_until, delivered, lost=True)
+                        if repeat_until:  # up to the published mark of the previous run, the broker may have it
+                            self._repeated.inc()
+                            if event.id == repeat_until:
+                                repeat_until = ""
                         publish(routing_key, encode(event), (self, event))
                         resume = event.id
                         if number % _PUBLISH_BURST == 0:
@@ -277,7 +276,9 @@ class ChannelPump:
                 events, ended = following, following_end
         finally:
             if marking is not None:
-                marking.cancel()
+                marking.cancel()  # its events are not sent; a failed save shows again at the next one
+                if marking.done() and not marking.cancelled():
+                    marking.exception()
 
     async def _mark_published(self, events: list[event_pb2.Event]) -> None:
         """Save ``published`` = the last of ``events``, before the broker can see any of them."""
