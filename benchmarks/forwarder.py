@@ -35,6 +35,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def _group_cpu_seconds(group: int) -> float:
+    """CPU of every live process in process group ``group`` (the broker: its script, Erlang VM and helpers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="events in the ledger (default 20000)")
@@ -66,24 +79,37 @@ def main() -> int:
             queue.basic_qos(prefetch_count=2000)
             forwarder = ForwarderProcess(gateway.address, broker.url, base / "state",
                                          "--confirm-window", str(args.confirm_window))
-            cpu_before = _cpu_seconds(forwarder.process.pid)
+            assert broker.process is not None
+            broker_group = broker.process.pid  # started in a session of its own
+            processes = {"forwarder": lambda: _cpu_seconds(forwarder.process.pid),
+                         "gateway": lambda: _cpu_seconds(gateway.process.pid),
+                         "broker": lambda: _group_cpu_seconds(broker_group),
+                         "consumer": time.process_time}
+            cpu_before = {name: read() for name, read in processes.items()}
             started = time.perf_counter()
             times: list[float] = []
+            cpu_at_first: list[float] = []
 
             def received(channel: object, method: object, properties: object, body: bytes) -> None:
                 times.append(time.perf_counter())
+                if len(times) == 1:
+                    cpu_at_first.append(processes["forwarder"]())
                 if len(times) >= filled:
                     queue.stop_consuming()
 
             queue.basic_consume("MyOrg1MSP", received, auto_ack=True)
             queue.start_consuming()
-            cpu = _cpu_seconds(forwarder.process.pid) - cpu_before
+            cpu = {name: read() - cpu_before[name] for name, read in processes.items()}
             total = times[-1] - started
             steady = times[-1] - times[0]
             print(f"forwarded {len(times)} events: {len(times) / total:,.0f} events/s from the forwarder's start "
                   f"({total:.2f}s), {(len(times) - 1) / steady:,.0f} events/s from the first to the last message")
-            print(f"forwarder CPU: {cpu:.2f}s, {cpu / len(times) * 1e6:.0f} us per event "
-                  f"(start-up included)")
+            steady_cpu = cpu["forwarder"] + cpu_before["forwarder"] - cpu_at_first[0]
+            print(f"forwarder CPU: {cpu['forwarder']:.2f}s, {cpu['forwarder'] / len(times) * 1e6:.0f} us per event "
+                  f"(start-up included), {steady_cpu / (len(times) - 1) * 1e6:.0f} us per event after the first")
+            print("CPU per event while forwarding: " + ", ".join(
+                f"{name} {seconds / len(times) * 1e6:.0f} us ({seconds / total:.0%} of a core)"
+                for name, seconds in cpu.items()) + f"; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
             forwarder.stop()
             consumer.close()
         finally:

@@ -10,6 +10,13 @@
 #   stream reopens after the last event *published*, whose confirm is still on its way.
 # - A lost broker link ends every stream; all of them restart from their confirmed events
 #   on the next link.
+#
+# Where the time goes: each stream is read by a thread of its own with gRPC's blocking
+# iterator, which decodes the events and hands them to the event loop in batches (one wake-up
+# per batch). gRPC's asyncio stream costs a round trip through its completion queue per
+# message: read alone, it gave about 6,000 events/s where the blocking iterator gave 13,000 to
+# 27,000 on the same 2 cores. The loop only encodes and publishes; confirms, counters and
+# checkpoints move once per broker acknowledgement, not once per event.
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Final
@@ -43,6 +51,9 @@ SUBSCRIBE: Final = "/orchestrator.EventService/SubscribeToEvents"
 QUERY_EVENTS: Final = "/orchestrator.EventService/QueryEvents"
 #: Events read ahead of publishing, per channel; also the largest batch behind one ``published`` mark.
 READ_AHEAD: Final = 1000
+#: Messages published between two turns of the loop: the broker gets them, and confirms come back,
+#: while the rest of a batch is encoded.
+_PUBLISH_BURST: Final = 100
 _FIRST_DELAY: Final = 0.2
 _DRAIN_SECONDS: Final = 5.0
 
@@ -51,21 +62,83 @@ class StartupError(RuntimeError):
     """The forwarder cannot start: the broker refused it or stayed unreachable; the message says which."""
 
 
-@dataclass
-class _Confirmed:
-    """What one AMQP confirm moves forward."""
-
-    pump: ChannelPump
-    event_id: str
-    timestamp: Timestamp
-
-
 class _StreamEnded(Exception):
-    """The gateway stream ended or failed; the reader leaves this in the queue."""
+    """The gateway stream ended or failed (``error``: why; ``None`` when the gateway closed it)."""
 
     def __init__(self, error: BaseException | None) -> None:
         super().__init__(repr(error))
         self.error = error
+
+
+class _StreamReader:
+    """One SubscribeToEvents call, read by a thread of its own; the loop takes what arrived in batches.
+
+    At most ``limit`` events wait in the buffer: the thread stops reading, so gRPC's flow control
+    holds the gateway back. The end of the stream is handed over after the last event.
+    """
+
+    def __init__(self, call: Any, loop: asyncio.AbstractEventLoop, limit: int, name: str) -> None:
+        self._call = call
+        self._loop = loop
+        self._limit = limit
+        self._lock = threading.Condition()
+        self._buffer: list[event_pb2.Event] = []
+        self._ended: _StreamEnded | None = None
+        self._stopped = False
+        self._signalled = False  # a wake-up is on its way to the loop
+        self._ready = asyncio.Event()
+        self._thread = threading.Thread(target=self._read, name=f"stream-{name}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        error: BaseException | None = None
+        try:
+            for event in self._call:
+                with self._lock:
+                    while len(self._buffer) >= self._limit and not self._stopped:
+                        self._lock.wait()
+                    if self._stopped:
+                        return
+                    self._buffer.append(event)
+                    self._wake()
+        except grpc.RpcError as exc:
+            error = exc
+        except Exception as exc:  # decoding: report it, the stream is reopened
+            error = exc
+        with self._lock:
+            self._ended = _StreamEnded(error)
+            self._wake()
+
+    def _wake(self) -> None:
+        """(Lock held.) Have the loop look at the buffer, once per batch."""
+        if not self._signalled:
+            self._signalled = True
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                self._loop.call_soon_threadsafe(self._ready.set)
+
+    async def take(self) -> tuple[list[event_pb2.Event], _StreamEnded | None]:
+        """Every event read since the last take (at least one, unless the stream ended), and the end if it came."""
+        while True:
+            events, ended = self.take_nowait()
+            if events or ended is not None:
+                return events, ended
+            await self._ready.wait()
+
+    def take_nowait(self) -> tuple[list[event_pb2.Event], _StreamEnded | None]:
+        """Every event read since the last take, maybe none, and the end if it came."""
+        with self._lock:
+            events, self._buffer = self._buffer, []
+            self._signalled = False
+            self._ready.clear()
+            self._lock.notify()
+            return events, self._ended
+
+    def stop(self) -> None:
+        """Cancel the call and let the thread end (it holds nothing the next stream needs)."""
+        with self._lock:
+            self._stopped = True
+            self._lock.notify()
+        self._call.cancel()
 
 
 def _backoff(attempt: int, ceiling: float) -> float:
@@ -101,12 +174,12 @@ class ChannelPump:
 
     # -- checkpoints ---------------------------------------------------------------------------
 
-    def confirm(self, event_id: str, timestamp: Timestamp) -> None:
-        """The broker confirmed ``event_id``: every earlier event of this channel is confirmed too."""
-        self.confirmed = event_id
-        self._confirmed_at = timestamp  # formatted when saved: confirms are many, saves few
+    def confirm(self, event: event_pb2.Event, count: int) -> None:
+        """The broker confirmed ``event`` and the ``count - 1`` events of this channel before it."""
+        self.confirmed = event.id
+        self._confirmed_at = event.timestamp  # formatted when saved: confirms are many, saves few
         self._dirty = True
-        self._published.inc()
+        self._published.inc(count)
 
     async def save(self, *, published: str | None = None) -> None:
         """Write the checkpoint (confirmed progress, and the published mark moved to ``published``)."""
@@ -123,27 +196,27 @@ class ChannelPump:
 
     # -- forwarding ----------------------------------------------------------------------------
 
-    async def run(self, channel: grpc.aio.Channel, link: AmqpLink) -> None:
-        """Forward this channel's events on ``link`` until cancelled or the link is lost."""
+    async def run(self, streams: grpc.Channel, channel: grpc.aio.Channel, link: AmqpLink) -> None:
+        """Forward this channel's events on ``link`` until cancelled or the link is lost.
+
+        The events come over ``streams`` (read by threads); ``channel``, the loop's, tells whether the gateway answers.
+        """
         resume = self.confirmed
         repeat_until = self.published_mark if self.published_mark and self.published_mark != self.confirmed else ""
-        subscribe = channel.unary_stream(
+        subscribe = streams.unary_stream(
             SUBSCRIBE, request_serializer=event_pb2.SubscribeToEventsParam.SerializeToString,
             response_deserializer=event_pb2.Event.FromString)
+        loop = asyncio.get_running_loop()
         attempt = 0
         while not link.lost.done():
-            queue: asyncio.Queue[event_pb2.Event | _StreamEnded] = asyncio.Queue(READ_AHEAD)
             call = subscribe(event_pb2.SubscribeToEventsParam(start_event_id=resume), metadata=self.metadata)
-            reader = asyncio.create_task(self._read(call, queue))
+            reader = _StreamReader(call, loop, READ_AHEAD, self.name)
             if channel.get_state() == grpc.ChannelConnectivity.READY:  # no event may come for a while
                 self._set_connected(True)
             try:
-                ended = await self._publish_from(queue, link, resume, repeat_until)
+                ended = await self._publish_from(reader, link, resume, repeat_until)
             finally:
-                call.cancel()
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+                reader.stop()
                 self._set_connected(False)
             resume, repeat_until, delivered = ended.resume, ended.repeat_until, ended.delivered
             if ended.lost:
@@ -155,51 +228,62 @@ class ChannelPump:
             self._metrics.reconnects.labels("gateway").inc()
             await asyncio.sleep(delay)
 
-    async def _read(self, call: Any, queue: asyncio.Queue[event_pb2.Event | _StreamEnded]) -> None:
-        error: BaseException | None = None
-        try:
-            async for event in call:
-                self._set_connected(True)
-                await queue.put(event)
-        except grpc.aio.AioRpcError as exc:
-            error = exc
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # decoding: report it, the stream is reopened
-            error = exc
-        await queue.put(_StreamEnded(error))
-
-    async def _publish_from(self, queue: asyncio.Queue[event_pb2.Event | _StreamEnded], link: AmqpLink,
-                            resume: str, repeat_until: str) -> _Ended:
+    async def _publish_from(self, reader: _StreamReader, link: AmqpLink, resume: str, repeat_until: str) -> _Ended:
+        """Publish batches as they come; the next batch's published mark is written while this one is published."""
         delivered = False
         routing_key = self.name
-        publish = link.publish
-        while True:
-            head = await _first_of(queue.get(), link.lost)
-            if head is None:
-                return _Ended(resume, repeat_until, delivered, lost=True)
-            batch = [head]
-            while len(batch) < READ_AHEAD and not queue.empty():
-                batch.append(queue.get_nowait())
-            events = [item for item in batch if isinstance(item, event_pb2.Event)]
-            if events:
-                if events[-1].id != self.published_mark:
-                    await self.save(published=events[-1].id)  # before the broker can see any of them
-                for event in events:
-                    if repeat_until:
-                        self._repeated.inc()
-                        if event.id == repeat_until:
-                            repeat_until = ""
-                    if not event.channel:
-                        event.channel = routing_key
-                    await link.room()
-                    if link.lost.done():
+        publish, encode = link.publish, encode_event
+        taken = await _first_of(reader.take(), link.lost)
+        if taken is None:
+            return _Ended(resume, repeat_until, delivered, lost=True)
+        events, ended = taken
+        await self._mark_published(events)
+        marking: asyncio.Task[None] | None = None  # the mark of ``following``: durable before any of it is sent
+        try:
+            while True:
+                following, following_end = reader.take_nowait() if ended is None else ([], None)
+                if following:
+                    marking = asyncio.create_task(self._mark_published(following))
+                if events:
+                    self._set_connected(True)
+                    for number, event in enumerate(events, 1):
+                        if not event.channel:
+                            event.channel = routing_key
+                        if not link.has_room:
+                            await link.room()
+                            if link.lost.done():
+                                return _Ended(resume, repeat_until, delivered, lost=True)
+                        if repeat_until:  # up to the published mark of the previous run, the broker may have it
+                            self._repeated.inc()
+                            if event.id == repeat_until:
+                                repeat_until = ""
+                        publish(routing_key, encode(event), (self, event))
+                        resume = event.id
+                        if number % _PUBLISH_BURST == 0:
+                            await asyncio.sleep(0)
+                    delivered = True
+                if ended is not None:
+                    return _Ended(resume, repeat_until, delivered, error=ended.error)
+                if marking is not None:
+                    await marking
+                    marking = None
+                else:
+                    taken = await _first_of(reader.take(), link.lost)
+                    if taken is None:
                         return _Ended(resume, repeat_until, delivered, lost=True)
-                    publish(routing_key, encode_event(event), _Confirmed(self, event.id, event.timestamp))
-                    resume = event.id
-                delivered = True
-            if isinstance(batch[-1], _StreamEnded):
-                return _Ended(resume, repeat_until, delivered, error=batch[-1].error)
+                    following, following_end = taken
+                    await self._mark_published(following)
+                events, ended = following, following_end
+        finally:
+            if marking is not None:
+                marking.cancel()  # its events are not sent; a failed save shows again at the next one
+                if marking.done() and not marking.cancelled():
+                    marking.exception()
+
+    async def _mark_published(self, events: list[event_pb2.Event]) -> None:
+        """Save ``published`` = the last of ``events``, before the broker can see any of them."""
+        if events and events[-1].id != self.published_mark:
+            await self.save(published=events[-1].id)
 
     def _set_connected(self, connected: bool) -> None:
         if connected != self.connected:
@@ -292,19 +376,23 @@ class Forwarder:
         return ready, {"broker_connected": self.broker_connected,
                        "unconfirmed_events": link.unconfirmed if link is not None else 0, "channels": channels}
 
-    def _gateway_channel(self) -> grpc.aio.Channel:
+    def _gateway_channels(self) -> tuple[grpc.Channel, grpc.aio.Channel]:
+        """The gateway twice, same options: a blocking channel for the event streams, read by threads, and
+        the loop's channel for the rest (connectivity, lag queries)."""
         options: list[tuple[str, Any]] = [("grpc.max_receive_message_length", 64 * 1024 * 1024),
                                           ("grpc.keepalive_time_ms", 30_000)]
         config = self.config
         if config.tls_ca is None:
-            return grpc.aio.insecure_channel(config.gateway, options=options)
+            return (grpc.insecure_channel(config.gateway, options=options),
+                    grpc.aio.insecure_channel(config.gateway, options=options))
         if config.tls_server_name:
             options.append(("grpc.ssl_target_name_override", config.tls_server_name))
         credentials = grpc.ssl_channel_credentials(
             root_certificates=config.tls_ca.read_bytes(),
             private_key=config.tls_key.read_bytes() if config.tls_key else None,
             certificate_chain=config.tls_cert.read_bytes() if config.tls_cert else None)
-        return grpc.aio.secure_channel(config.gateway, credentials, options=options)
+        return (grpc.secure_channel(config.gateway, credentials, options=options),
+                grpc.aio.secure_channel(config.gateway, credentials, options=options))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until ``stop`` is set.
@@ -319,7 +407,7 @@ class Forwarder:
         if config.metrics_listen:
             self.status_server = StatusServer(self.metrics, config.metrics_listen, self.status)
             self.status_server.start()
-        channel = self._gateway_channel()
+        streams, channel = self._gateway_channels()
         background = [asyncio.create_task(self._save_periodically()), asyncio.create_task(self._lag_loop(channel)),
                       *(asyncio.create_task(pump.watch_connection(channel)) for pump in self.pumps)]
         started_at, attempt, first = time.monotonic(), 0, True
@@ -342,7 +430,7 @@ class Forwarder:
                 if not first:
                     self.metrics.reconnects.labels("broker").inc()
                 first, attempt = False, 0
-                await self._session(link, channel, stop)
+                await self._session(link, streams, channel, stop)
         finally:
             for task in background:
                 task.cancel()
@@ -350,15 +438,17 @@ class Forwarder:
             for pump in self.pumps:
                 await pump.save()
             await channel.close()
+            streams.close()
             if self.status_server is not None:
                 self.status_server.stop()
 
-    async def _session(self, link: AmqpLink, channel: grpc.aio.Channel, stop: asyncio.Event) -> None:
+    async def _session(self, link: AmqpLink, streams: grpc.Channel, channel: grpc.aio.Channel,
+                       stop: asyncio.Event) -> None:
         """One broker link: every channel forwards on it until the link is lost or ``stop`` is set."""
         self._link = link
         self.broker_connected = True
         self.metrics.broker_connected.set(1)
-        pumps = [asyncio.create_task(pump.run(channel, link), name=f"pump-{pump.name}") for pump in self.pumps]
+        pumps = [asyncio.create_task(pump.run(streams, channel, link), name=f"pump-{pump.name}") for pump in self.pumps]
         stopping = asyncio.create_task(stop.wait())
         try:
             waited: list[asyncio.Future[Any]] = [*pumps, stopping, link.lost]
@@ -408,8 +498,17 @@ class Forwarder:
             await asyncio.sleep(self.config.lag_interval)
 
 
-def _confirmed(token: _Confirmed) -> None:
-    token.pump.confirm(token.event_id, token.timestamp)
+def _confirmed(tokens: list[tuple[ChannelPump, event_pb2.Event]]) -> None:
+    """One broker acknowledgement: each channel moves to its newest confirmed event."""
+    pump, event = tokens[-1]
+    if all(token[0] is pump for token in tokens):  # one channel: the common case
+        pump.confirm(event, len(tokens))
+        return
+    newest: dict[ChannelPump, tuple[event_pb2.Event, int]] = {}
+    for pump, event in tokens:
+        newest[pump] = (event, newest[pump][1] + 1 if pump in newest else 1)
+    for pump, (event, count) in newest.items():
+        pump.confirm(event, count)
 
 
 async def _sleep_unless(stop: asyncio.Event, delay: float) -> None:
