@@ -14,6 +14,8 @@
 #       chaincode CPU per transaction (target < 0.5 ms); the same calls in-process, for the
 #       shim's overhead
 #   (2) the smallest orchestrator write (RegisterDataManager) the same way, through the contract
+#   (1) and (2) also count, per transaction, the stream messages (each state request is a round
+#       trip to the peer) and the chaincode's voluntary context switches (thread hand-offs)
 #   (3) a 10,000-task plan in batches of 1,000 (target < 10 s), on a Fabric 2.5 peer (one
 #       message per write) and a Fabric 3.1 peer (write batches), against the contract in-process
 
@@ -29,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +111,30 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def context_switches(pid: int) -> int:
+    """Voluntary context switches of every thread of a process so far (Linux /proc): thread hand-offs."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue  # the thread ended meanwhile
+    return total
+
+
 @dataclass
 class Figures:
     seconds: float
     chaincode_cpu: float
     harness_cpu: float
     count: int
+    switches: int = 0  # the chaincode's voluntary context switches
+    requests: dict[str, int] = field(default_factory=dict)  # state requests the chaincode sent, by type
+
+    def per_tx(self, total: float) -> float:
+        return total / self.count
 
     @property
     def rate(self) -> float:
@@ -145,13 +165,18 @@ def run_in_flight(peer: HarnessPeer, proposals: list[Proposal], in_flight: int, 
                 failures.append(f"validation code {code}")
 
     threads = [threading.Thread(target=client) for _ in range(in_flight)]
+    served = dict(peer.connection.served)
+    switches = context_switches(process.process.pid)
     cpu0, harness0, begin = process.cpu_seconds(), own_cpu(), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - begin
-    figures = Figures(seconds, process.cpu_seconds() - cpu0, own_cpu() - harness0, len(proposals))
+    figures = Figures(seconds, process.cpu_seconds() - cpu0, own_cpu() - harness0, len(proposals),
+                      context_switches(process.process.pid) - switches,
+                      {kind: count - served.get(kind, 0) for kind, count in peer.connection.served.items()
+                       if count > served.get(kind, 0)})
     if failures:
         raise SystemExit(f"{len(failures)} transactions failed, first: {failures[0]}")
     return figures
@@ -217,8 +242,9 @@ def bench_small(args: argparse.Namespace) -> None:
     print(f"(1) small transactions, {count} with {args.in_flight} in flight: {figures.rate:,.0f} tx/s "
           f"(target >= 1,000)")
     print(f"    chaincode CPU per transaction {shim:.3f} ms (target < 0.5 ms); the same calls in-process "
-          f"{in_process * 1000:.3f} ms: shim overhead {shim - in_process * 1000:.3f} ms per transaction "
-          f"(3 messages in, 3 out)")
+          f"{in_process * 1000:.3f} ms: shim overhead {shim - in_process * 1000:.3f} ms per transaction")
+    print(f"    per transaction: {_messages(figures)}; {figures.per_tx(figures.switches):.1f} voluntary context "
+          f"switches in the chaincode")
     print(f"    harness (peer + clients + orderer) CPU per transaction {figures.per_tx_ms(figures.harness_cpu):.3f} ms")
 
 
@@ -253,6 +279,16 @@ def bench_contract_small(args: argparse.Namespace) -> None:
     print(f"(2) RegisterDataManager, {count} with {args.in_flight} in flight: {figures.rate:,.0f} tx/s; chaincode CPU "
           f"{shim:.3f} ms per call, in-process {in_process * 1000:.3f} ms: shim overhead "
           f"{shim - in_process * 1000:.3f} ms")
+    print(f"    per call: {_messages(figures)}; {figures.per_tx(figures.switches):.1f} voluntary context switches "
+          f"in the chaincode")
+
+
+def _messages(figures: Figures) -> str:
+    """Stream messages per transaction: TRANSACTION in, each state request out and its answer in, COMPLETED out."""
+    requests = {kind: figures.per_tx(count) for kind, count in sorted(figures.requests.items())}
+    total = 2 + 2 * sum(requests.values())
+    return (f"{total:g} stream messages (TRANSACTION, COMPLETED, and "
+            + ", ".join(f"{count:g} {kind}" for kind, count in requests.items()) + " with their answers)")
 
 
 def _plan_setup() -> list[tuple[str, bytes]]:

@@ -23,13 +23,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_response_pb2
 from google.protobuf.message import DecodeError
 
-if TYPE_CHECKING:
-    from orchestrator.chaincode.shim.stub import ChaincodeStub
+from orchestrator.chaincode.shim.stub import ChaincodeStub
 
 logger = logging.getLogger(__name__)
 
@@ -252,8 +251,6 @@ class Handler:
             self._send(reply)
 
     def _execute(self, message: Message, waiter: queue.SimpleQueue[Message | _Closed]) -> Message:
-        from orchestrator.chaincode.shim.stub import ChaincodeStub
-
         try:
             chaincode_input = chaincode_pb2.ChaincodeInput.FromString(message.payload)
         except DecodeError as exc:

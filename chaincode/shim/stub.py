@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import queue
 from collections.abc import Iterator, Sequence
@@ -51,8 +52,8 @@ class ChaincodeStub:
         self._waiter = waiter
         self.channel_id = channel_id
         self.tx_id = tx_id
+        self._input = chaincode_input
         self.args: list[bytes] = list(chaincode_input.args)
-        self.decorations: dict[str, bytes] = dict(chaincode_input.decorations)
         self.is_init = chaincode_input.is_init
         self.event: chaincode_event_pb2.ChaincodeEvent | None = None
         self._open: list[RangeIterator] = []
@@ -64,27 +65,45 @@ class ChaincodeStub:
         self.info = TxInfo(tx_id, self.timestamp_ns, self.caller.msp_id, channel_id, read_only=False)
 
     def _read_proposal(self, signed: proposal_pb2.SignedProposal) -> None:
+        # Every layer is parsed, as the Go shim does (a malformed proposal is refused here), but
+        # only the fields a transaction uses are read now; the transient map and the binding,
+        # which no orchestrator function reads, are derived on first use.
         try:
             proposal = proposal_pb2.Proposal.FromString(signed.proposal_bytes)
-            if not proposal.header:
+            header_bytes = proposal.header
+            if not header_bytes:
                 raise ValueError("failed to extract Proposal fields: proposal header is nil")
-            header = common_pb2.Header.FromString(proposal.header)
+            header = common_pb2.Header.FromString(header_bytes)
             channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
             signature_header = common_pb2.SignatureHeader.FromString(header.signature_header)
-            payload = proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload)
+            self._payload = proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload)
         except DecodeError as exc:
             raise ValueError(f"failed to extract proposal: {exc}") from exc
         if channel_header.type not in _VALID_HEADER_TYPES:
             raise ValueError(f"invalid channel header type {channel_header.type}: expected ENDORSER_TRANSACTION")
-        self.creator: bytes = signature_header.creator
-        self.caller: Caller = caller_of(signature_header.creator)
+        creator = signature_header.creator
+        self.creator: bytes = creator
+        self.caller: Caller = caller_of(creator)
         self.nonce: bytes = signature_header.nonce
-        self.transient: dict[str, bytes] = dict(payload.TransientMap)
+        self._epoch: int = channel_header.epoch
         # Transaction time (GEN-5): set by the client, the same on every endorser; never the clock.
-        self.timestamp_ns: int = channel_header.timestamp.seconds * 1_000_000_000 + channel_header.timestamp.nanos
-        self.binding: bytes = hashlib.sha256(
-            signature_header.nonce + signature_header.creator + channel_header.epoch.to_bytes(8, "little")
-        ).digest()
+        timestamp = channel_header.timestamp
+        self.timestamp_ns: int = timestamp.seconds * 1_000_000_000 + timestamp.nanos
+
+    @functools.cached_property
+    def decorations(self) -> dict[str, bytes]:
+        """What the peer's decorators added to the input (Fabric's ``GetDecorations``)."""
+        return dict(self._input.decorations)
+
+    @functools.cached_property
+    def transient(self) -> dict[str, bytes]:
+        """The proposal's transient map (Fabric's ``GetTransient``): data not written to the ledger."""
+        return dict(self._payload.TransientMap)
+
+    @functools.cached_property
+    def binding(self) -> bytes:
+        """Fabric's ``GetBinding``: SHA-256 of nonce, creator and epoch (little-endian), tying data to this proposal."""
+        return hashlib.sha256(self.nonce + self.creator + self._epoch.to_bytes(8, "little")).digest()
 
     def set_read_only(self, read_only: bool) -> None:
         """Mark the call evaluated-only (paginated scans allowed, nothing written)."""

@@ -161,8 +161,31 @@ class Transaction:
 
 
 def encode_events(events: list[event_pb2.Event]) -> bytes:
-    """Payload of the chaincode event: the call's events, in emission order."""
-    return event_pb2.QueryEventsResponse(events=events).SerializeToString(deterministic=True)
+    """Payload of the chaincode event: the call's events, in emission order.
+
+    The bytes of ``QueryEventsResponse(events=events)`` serialized deterministically, written
+    field by field: building that message would copy every event (and the asset it carries)
+    first, which costs several times the serialization itself.
+    """
+    parts: list[bytes] = []
+    for event in events:
+        body = event.SerializeToString(deterministic=True)
+        parts.append(_EVENTS_TAG + _varint(len(body)))
+        parts.append(body)
+    return b"".join(parts)
+
+
+_EVENTS_TAG: Final = b"\x0a"  # QueryEventsResponse.events: field 1, length-delimited
+
+
+def _varint(value: int) -> bytes:
+    """Protobuf's base-128 encoding of a length."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def decode_events(payload: bytes) -> list[event_pb2.Event]:

@@ -98,11 +98,16 @@ _URL_PATTERN: Final = re.compile(rf"{_SCHEME}?{_USERINFO}?{_HOST}\.?(?::\d{{1,5}
 
 _URL_MAX_CHARS: Final = 2083
 _URL_MIN_BYTES: Final = 3
-_SCHEME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+_SCHEME_PREFIX: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*(?=:)")  # a letter, then letters, digits, "+-."
 _USERINFO_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:~!$&'()*+,;=%@")
 _HOST_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]<>\"%")
 _ESCAPES_OK: Final = re.compile(r"(?:[^%]|%[0-9a-fA-F]{2})*+", re.ASCII)
 _OPTIONAL_PORT: Final = re.compile(r"(?::[0-9]*)?", re.ASCII)
+# Character checks as single regex scans (a Python loop per character cost most of VAL-6).
+_CONTROL_CHAR: Final = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_HOST_CHAR: Final = re.compile(
+    "[" + re.escape("".join(chr(code) for code in range(0x80) if chr(code) not in _HOST_CHARS)) + "]")
+_ASCII_ESCAPE: Final = re.compile(r"%(?!25)[0-7]")  # after _ESCAPES_OK: an escape of an ASCII byte but "%"
 
 
 def is_url(value: str) -> bool:
@@ -122,17 +127,13 @@ def is_url(value: str) -> bool:
 def _parse_url(raw: str) -> tuple[str, str] | None:
     """``(host, path)`` as the Go URL parser of VAL-6 step 2 would read them, ``None`` if it rejects."""
     raw, _, fragment = raw.partition("#")
-    if any(c < " " or c == "\x7f" for c in raw) or not _ESCAPES_OK.fullmatch(fragment):
+    if _CONTROL_CHAR.search(raw) or not _ESCAPES_OK.fullmatch(fragment):
         return None
+    if raw.startswith(":"):
+        return None  # missing protocol scheme
     scheme, rest = "", raw
-    for i, c in enumerate(raw):
-        if c == ":":
-            if i == 0:
-                return None  # missing protocol scheme
-            scheme, rest = raw[:i], raw[i + 1 :]
-            break
-        if c not in _SCHEME_CHARS or (i == 0 and not c.isalpha()):
-            break
+    if (match := _SCHEME_PREFIX.match(raw)) is not None:
+        scheme, rest = match.group(), raw[match.end() + 1 :]
     rest = rest.partition("?")[0]  # the query is not checked
     if not rest.startswith("/"):
         if scheme:
@@ -163,9 +164,7 @@ def _valid_host_chars(host: str) -> bool:
     """Go's host unescaping: well-formed escapes, none of them ASCII but ``%25``, no reserved ASCII."""
     if not _ESCAPES_OK.fullmatch(host):
         return False
-    if any(host[i + 1] < "8" and host[i : i + 3] != "%25" for i in range(len(host)) if host[i] == "%"):
-        return False
-    return all(c >= "\x80" or c in _HOST_CHARS for c in host)
+    return not _ASCII_ESCAPE.search(host) and not _BAD_HOST_CHAR.search(host)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -101,6 +101,11 @@ class StateChaincode:
         return {"msp": stub.info.creator_msp, "ts": stub.info.timestamp_ns, "tx": stub.info.tx_id,
                 "channel": stub.info.channel}
 
+    def op_proposal(self, stub: ChaincodeStub) -> dict[str, object]:
+        """What the stub reads from the signed proposal: Fabric's creator, nonce, binding and transient map."""
+        return {"msp": stub.caller.msp_id, "creator": stub.creator.hex(), "nonce": stub.nonce.hex(),
+                "binding": stub.binding.hex(), "transient": {k: v.decode() for k, v in stub.transient.items()}}
+
     def op_together(self, stub: ChaincodeStub, key: str) -> str:
         """Read, then wait until every transaction of the barrier has read too, then write."""
         stub.get(key)

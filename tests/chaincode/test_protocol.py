@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ from tests.chaincode.harness import (
     HarnessPeer,
     Simulation,
     VersionedState,
+    build_proposal,
     chaincode_server,
     harness_peer,
+    identity_for,
 )
 
 Message = chaincode_shim_pb2.ChaincodeMessage
@@ -228,6 +231,27 @@ def test_the_caller_is_the_creators_msp_and_the_time_the_channel_headers(state_p
     answer = json.loads(state_peer.endorse(proposal).check().payload)
     assert answer == {"msp": "MyOrg2MSP", "ts": 1_654_041_600_123_456_789, "tx": proposal.tx_id,
                       "channel": "mychannel"}
+
+
+def test_the_stub_reads_creator_nonce_transient_map_and_binding_as_fabric_defines_them(
+        state_peer: HarnessPeer) -> None:
+    signer = identity_for("MyOrg1MSP")
+    proposal = build_proposal(signer, state_peer.channel, state_peer.chaincode, [b"proposal"], nonce=b"n" * 24,
+                              transient={"secret": b"not on the ledger"})
+    answer = json.loads(state_peer.endorse(proposal).check().payload)
+    epoch = (0).to_bytes(8, "little")  # the channel header's epoch: 0, as every Fabric client sets it
+    assert answer == {"msp": "MyOrg1MSP", "creator": signer.serialized.hex(), "nonce": (b"n" * 24).hex(),
+                      "binding": hashlib.sha256(b"n" * 24 + signer.serialized + epoch).hexdigest(),
+                      "transient": {"secret": "not on the ledger"}}
+
+
+def test_callers_of_many_organizations_in_turn_are_each_named_by_their_own_msp(state_peer: HarnessPeer) -> None:
+    # The decoded creator is remembered per certificate: interleaved callers must never be mixed up.
+    mspids = ["MyOrg1MSP", "MyOrg2MSP", "MyOrg1MSP", "MyOrg3MSP", "MyOrg2MSP"]
+    answers = [json.loads(state_peer.endorse(state_peer.proposal(mspid, "proposal")).check().payload)
+               for mspid in mspids]
+    assert [answer["msp"] for answer in answers] == mspids
+    assert [answer["creator"] for answer in answers] == [identity_for(m).serialized.hex() for m in mspids]
 
 
 # -- the stream goes away ------------------------------------------------------------------------

@@ -84,6 +84,12 @@ def _events() -> list[event_pb2.Event]:
     ]
 
 
+def test_the_chaincode_event_payload_is_the_deterministic_query_events_response_of_the_events() -> None:
+    events = [*_events(), event_pb2.Event(id="big", metadata={"k": "v" * 20_000})]  # a three-byte length too
+    assert encode_events(events) == event_pb2.QueryEventsResponse(events=events).SerializeToString(deterministic=True)
+    assert encode_events([]) == b""
+
+
 def test_each_event_record_is_that_events_own_deterministic_serialization() -> None:
     events = _events()
     records = decode_event_records(encode_events(events))
