@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.proc import voluntary_switches  # noqa: E402
 from orchestrator.api import (  # noqa: E402
     computetask_pb2,
     datasample_pb2,
@@ -111,19 +112,6 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def context_switches(pid: int) -> int:
-    """Voluntary context switches of every thread of a process so far (Linux /proc): thread hand-offs."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            for line in (task / "status").read_text().splitlines():
-                if line.startswith("voluntary_ctxt_switches:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue  # the thread ended meanwhile
-    return total
-
-
 @dataclass
 class Figures:
     seconds: float
@@ -166,7 +154,7 @@ def run_in_flight(peer: HarnessPeer, proposals: list[Proposal], in_flight: int, 
 
     threads = [threading.Thread(target=client) for _ in range(in_flight)]
     served = dict(peer.connection.served)
-    switches = context_switches(process.process.pid)
+    switches = voluntary_switches(process.process.pid)
     cpu0, harness0, begin = process.cpu_seconds(), own_cpu(), time.perf_counter()
     for thread in threads:
         thread.start()
@@ -174,7 +162,7 @@ def run_in_flight(peer: HarnessPeer, proposals: list[Proposal], in_flight: int, 
         thread.join()
     seconds = time.perf_counter() - begin
     figures = Figures(seconds, process.cpu_seconds() - cpu0, own_cpu() - harness0, len(proposals),
-                      context_switches(process.process.pid) - switches,
+                      voluntary_switches(process.process.pid) - switches,
                       {kind: count - served.get(kind, 0) for kind, count in peer.connection.served.items()
                        if count > served.get(kind, 0)})
     if failures:

@@ -45,6 +45,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.proc import children_cpu, process_cpu, thread_count  # noqa: E402
 from orchestrator.api import (  # noqa: E402
     computetask_pb2,
     datamanager_pb2_grpc,
@@ -61,24 +62,6 @@ from tests.client import GatewayClient  # noqa: E402
 from tests.e2e import steps  # noqa: E402
 
 MSPID = "MyOrg1MSP"
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and all its threads (children not included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def children_cpu(pid: int) -> float:
-    """CPU of a process's live child processes (chaincode servers)."""
-    total = 0.0
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        with contextlib.suppress(OSError):
-            total += process_cpu(int(child)) + children_cpu(int(child))
-    return total
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -324,9 +307,6 @@ def through_gateway(network: NetworkProcess, directory: Path, args: argparse.Nam
               f"{read_cpu / args.calls * 1e3:.3f} ms/call")
 
 
-def process_threads(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/task"))
-
 
 def in_flight(network: NetworkProcess, directory: Path, args: argparse.Namespace) -> None:
     """(6): calls kept in flight from one thread with gRPC futures, so the client adds no thread per call."""
@@ -343,13 +323,13 @@ def keep_in_flight(network: NetworkProcess, stub: Any, metadata: Any, pid: int, 
     calls = max(4 * window, 1000)
     slots = threading.Semaphore(window)
     failures: list[grpc.StatusCode] = []
-    idle_threads = process_threads(pid)
+    idle_threads = thread_count(pid)
     peak = [idle_threads]
     finished = threading.Event()
 
     def sample() -> None:
         while not finished.wait(0.05):
-            peak[0] = max(peak[0], process_threads(pid))
+            peak[0] = max(peak[0], thread_count(pid))
 
     def done(future: grpc.Future) -> None:
         if future.code() != grpc.StatusCode.OK:

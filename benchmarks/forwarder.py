@@ -20,32 +20,13 @@ import pika
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.proc import group_cpu, process_cpu  # noqa: E402
 from orchestrator.api import datasample_pb2  # noqa: E402
 from tests import builders as b  # noqa: E402
 from tests.client import GatewayClient, GatewayProcess  # noqa: E402
 from tests.e2e import steps  # noqa: E402
 from tests.forwarder.broker import RabbitBroker, broker_available  # noqa: E402
 from tests.forwarder.harness import ForwarderProcess  # noqa: E402
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def _group_cpu_seconds(group: int) -> float:
-    """CPU of every live process in process group ``group`` (the broker: its script, Erlang VM and helpers)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:
-            total += (int(fields[11]) + int(fields[12])) / TICKS
-    return total
 
 
 def main() -> int:
@@ -81,9 +62,9 @@ def main() -> int:
                                          "--confirm-window", str(args.confirm_window))
             assert broker.process is not None
             broker_group = broker.process.pid  # started in a session of its own
-            processes = {"forwarder": lambda: _cpu_seconds(forwarder.process.pid),
-                         "gateway": lambda: _cpu_seconds(gateway.process.pid),
-                         "broker": lambda: _group_cpu_seconds(broker_group),
+            processes = {"forwarder": lambda: process_cpu(forwarder.process.pid),
+                         "gateway": lambda: process_cpu(gateway.process.pid),
+                         "broker": lambda: group_cpu(broker_group),
                          "consumer": time.process_time}
             cpu_before = {name: read() for name, read in processes.items()}
             started = time.perf_counter()

@@ -39,16 +39,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.proc import process_cpu  # noqa: E402
 from tests.fabric.pki import OrgPki  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 METHOD = "/floor.Echo/Call"
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def _free_port() -> int:

@@ -49,7 +49,7 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fabric import process_cpu  # noqa: E402
+from benchmarks.proc import processes_cpu  # noqa: E402
 from orchestrator.api import datamanager_pb2_grpc, organization_pb2  # noqa: E402
 from orchestrator.gateway.config import load_config  # noqa: E402
 from orchestrator.gateway.fabric.config import parse_fabric_config  # noqa: E402
@@ -111,14 +111,6 @@ def default_pids(args: argparse.Namespace) -> dict[str, list[int]]:
     return pids
 
 
-def group_cpu(pids: Sequence[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            total += process_cpu(pid)
-    return total
-
-
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU ticks of the whole machine, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -158,7 +150,7 @@ class Meter:
         self.pids = pids
 
     def snapshot(self) -> tuple[dict[str, float], tuple[float, float]]:
-        cpu = {group: group_cpu(pids) for group, pids in self.pids.items()}
+        cpu = {group: processes_cpu(pids) for group, pids in self.pids.items()}
         cpu["client"] = time.process_time()
         return cpu, machine_busy()
 

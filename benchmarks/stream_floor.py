@@ -32,8 +32,11 @@ from typing import Any
 import grpc
 from fabric_protos.peer import chaincode_shim_pb2, chaincode_shim_pb2_grpc
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.proc import process_cpu, voluntary_switches
+
 Message = chaincode_shim_pb2.ChaincodeMessage
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _answer(message: Any) -> Any:
@@ -105,23 +108,6 @@ def serve(kind: str, hop: bool, port: int) -> None:
     asyncio.run(main())
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def voluntary_switches(pid: int) -> int:
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            for line in (task / "status").read_text().splitlines():
-                if line.startswith("voluntary_ctxt_switches:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
 def measure(kind: str, hop: bool, round_trips: int, in_flight: int) -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -143,10 +129,10 @@ def measure(kind: str, hop: bool, round_trips: int, in_flight: int) -> str:
                 window.release()
 
         run(2000)  # warm-up
-        cpu, switches, begin = cpu_seconds(server.pid), voluntary_switches(server.pid), time.perf_counter()
+        cpu, switches, begin = process_cpu(server.pid), voluntary_switches(server.pid), time.perf_counter()
         run(round_trips)
         seconds = time.perf_counter() - begin
-        cpu, switches = cpu_seconds(server.pid) - cpu, voluntary_switches(server.pid) - switches
+        cpu, switches = process_cpu(server.pid) - cpu, voluntary_switches(server.pid) - switches
         channel.close()
     finally:
         server.kill()
