@@ -76,6 +76,9 @@ class EventFeed:
         self._stream: ChaincodeEvents | None = None
         self._stream_lock = threading.Lock()
         self.connected = False
+        # a stream failed and the next is not open yet; not while the first one opens, so that a write
+        # made just after start still waits for its events (a write must not wait on a reconnection)
+        self.down = False
         self._thread = threading.Thread(target=self._run, name=f"fabric-events-{channel}-{chaincode}", daemon=True)
         self._thread.start()
 
@@ -120,7 +123,7 @@ class EventFeed:
             if self._stop.is_set() or time.monotonic() >= deadline:
                 raise EventLogBehindError(f"the event log of {self.channel}/{self.chaincode} has not reached "
                                           f"block {status.block_number} yet")
-            if not self.connected:  # reconnecting: wait_for_block_async returns at once
+            if self.down:  # reconnecting: wait_for_block_async returns at once
                 await asyncio.sleep(min(self._backoff, max(0.0, deadline - time.monotonic())))
         return True
 
@@ -134,7 +137,7 @@ class EventFeed:
         Returns False at once when the stream is down: a write must not wait on a reconnection.
         """
         with self._progress:
-            if self._logged(block_number) or self._stop.is_set() or not self.connected:
+            if self._logged(block_number) or self._stop.is_set() or self.down:
                 return self._logged(block_number)
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
@@ -153,7 +156,7 @@ class EventFeed:
         """Wake the waiters whose block is logged, or all when the stream is down (holding ``_progress``)."""
         if not self._block_waiters:
             return
-        down = self._stop.is_set() or not self.connected
+        down = self._stop.is_set() or self.down
         waiting, woken = [], []
         for entry in self._block_waiters:
             number, loop, waiter = entry
@@ -180,6 +183,7 @@ class EventFeed:
                 )
             except GatewayError as exc:
                 logger.warning("cannot open the events of %s/%s: %s", self.channel, self.chaincode, exc)
+                self._mark_down()
                 self._stop.wait(backoff)
                 continue
             except ValueError:  # the gRPC channels were closed: the gateway is shutting down
@@ -190,6 +194,7 @@ class EventFeed:
                     return
                 self._stream = stream
                 self.connected = True  # a stream that cannot be served fails at its first read
+                self.down = False
             try:
                 proven = False
                 for response in stream:
@@ -210,14 +215,19 @@ class EventFeed:
             except Exception:  # never let the feed die: log and reconnect
                 logger.exception("events of %s/%s: unexpected failure", self.channel, self.chaincode)
             finally:
-                with self._progress:
-                    self.connected = False
-                    self._notify()
+                self._mark_down()
                 stream.close()
                 with self._stream_lock:
                     self._stream = None
             self._stop.wait(random.uniform(backoff / 2, backoff))
             backoff = min(backoff * 2, self._backoff_max)
+
+    def _mark_down(self) -> None:
+        """No stream until the next one opens: wake the writers waiting for their events."""
+        with self._progress:
+            self.connected = False
+            self.down = True
+            self._notify()
 
     def _ingest(self, response: gateway_pb2.ChaincodeEventsResponse) -> None:
         """Append one block's events and move the checkpoint, in one SQL transaction."""

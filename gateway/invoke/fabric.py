@@ -465,7 +465,7 @@ class FabricInvoker:
         if not has_event:
             return
         feed = self._feed(target.channel, target.chaincode)
-        if feed is not None and feed.connected:
+        if feed is not None and not feed.down:
             await feed.wait_for_block_async(block_number, max(0.0, min(deadline - time.monotonic(), EVENT_WAIT)))
 
     # -- errors and retries --------------------------------------------------------------
