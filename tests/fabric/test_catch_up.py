@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -135,3 +136,40 @@ def test_page_tokens_waiting_for_a_lagging_replica_hold_no_thread_and_continue_t
             lagging_peer.events_held = False
             pages = [[event.id for event in future.result().events] for future in waiting]
     assert pages == [listing[2:]] * RESUMING
+
+
+def test_a_subscriber_that_leaves_while_waiting_for_a_lagging_log_stops_waiting_at_once(
+        network: StandInNetwork, clients: Clients, tmp_path: Path) -> None:
+    contract = clients.gateway("MyOrg1MSP").get_network("mychannel").get_contract("mycc")
+    with fabric_gateway(network, tmp_path / "gateway") as gateway, connected(gateway.address) as channel:
+        client = GatewayClient(channel).register()
+        feed = gateway.gateway.invoker.feed("mychannel", "mycc")  # type: ignore[attr-defined]
+        with network.events_held():
+            contract.submit(REGISTER_ALGO, [codec.encode(new_algo("not logged yet"))], timeout=30)
+            stream = client.subscribe(ledger_event_ids(network)[-1], timeout=STREAM_TIMEOUT)
+            cancelled: list[grpc.StatusCode] = []
+
+            def read() -> None:
+                try:
+                    take(stream, 1)
+                except grpc.RpcError as exc:
+                    cancelled.append(exc.code())
+
+            reader = threading.Thread(target=read, name="reader-leaving")
+            reader.start()
+            assert _eventually(lambda: bool(feed._block_waiters))  # located, and waiting for its block
+            stream.cancel()
+            reader.join(STREAM_TIMEOUT)
+            assert cancelled == [grpc.StatusCode.CANCELLED]
+            # the wait ends with the call, not when its 30 s bound passes
+            assert _eventually(lambda: not feed._block_waiters)
+
+
+def _eventually(condition: Callable[[], bool], within: float = STREAM_TIMEOUT / 3) -> bool:
+    """Whether ``condition`` holds at some point before ``within`` seconds pass (a bound, not a measure)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
