@@ -91,6 +91,33 @@ def test_gateway_environment_names_mode_config_data_dir_and_logging() -> None:
     )
 
 
+def test_limits_and_failover_reach_the_gateway_which_accepts_them(tmp_path: Path) -> None:
+    limits = {"maxLedgers": 3, "maxResponseBytes": "2MiB", "subscriberBufferBytes": 1048576,
+              "ledgerCacheBytes": "64MiB", "eventCacheBytes": "512KiB"}
+    rendered = render_example(ORG1, {"gateway": {"limits": limits, "fabricFailover": False}})
+    variables = {key: str(value) for key, value in env(_gateway(rendered)).items()}
+    assert variables["ORCHESTRATOR_MAX_LEDGERS"] == "3"
+    assert variables["ORCHESTRATOR_SUBSCRIBER_BUFFER_BYTES"] == "1048576"  # an integer, not 1.048576e+06
+    assert variables["ORCHESTRATOR_FABRIC_FAILOVER"] == "off"
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(rendered.get("ConfigMap", GATEWAY)["data"]["config.yaml"])
+    config = load_config([], {**variables, "ORCHESTRATOR_CONFIG": str(config_file)})
+    assert (config.max_ledgers, config.max_response_bytes, config.subscriber_buffer_bytes, config.ledger_cache_bytes,
+            config.event_cache_bytes) == (3, 2 * 1024**2, 1024**2, 64 * 1024**2, 512 * 1024)
+    assert config.fabric_failover is False
+
+
+def test_unset_limits_keep_the_gateway_defaults_and_failover_is_on_in_fabric_mode() -> None:
+    fabric = env(_gateway(render_example(ORG1)))
+    embedded = env(_gateway(render_example(EMBEDDED)))
+    limit_variables = {"ORCHESTRATOR_MAX_LEDGERS", "ORCHESTRATOR_MAX_RESPONSE_BYTES",
+                       "ORCHESTRATOR_SUBSCRIBER_BUFFER_BYTES", "ORCHESTRATOR_LEDGER_CACHE_BYTES",
+                       "ORCHESTRATOR_EVENT_CACHE_BYTES"}
+    assert not limit_variables & (set(fabric) | set(embedded))
+    assert fabric["ORCHESTRATOR_FABRIC_FAILOVER"] == "on"
+    assert "ORCHESTRATOR_FABRIC_FAILOVER" not in embedded
+
+
 def test_termination_grace_outlasts_the_gateway_grace_period() -> None:
     gateway = _gateway(render({"gateway": {"gracePeriodSeconds": 45}}))
     assert env(gateway)["ORCHESTRATOR_GRACE_PERIOD"] == "45"

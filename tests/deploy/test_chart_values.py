@@ -141,6 +141,14 @@ REJECTED: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         _org1({"gateway": {"podDisruptionBudget": {"maxUnavailable": "half"}}}),
         ("/gateway/podDisruptionBudget/maxUnavailable",),
     ),
+    "a_limit_that_is_not_a_size": (
+        _org1({"gateway": {"limits": {"maxResponseBytes": "lots"}}}),
+        ("/gateway/limits/maxResponseBytes",),
+    ),
+    "an_unknown_limit": (
+        _org1({"gateway": {"limits": {"maxThreads": 4}}}),
+        ("/gateway/limits",),
+    ),
     "organization_ca_listed_twice": (
         _org1(
             {
