@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,16 +57,10 @@ from orchestrator.gateway.invoke.base import Target  # noqa: E402
 from orchestrator.gateway.invoke.fabric import FabricInvoker  # noqa: E402
 from orchestrator.shared import codec  # noqa: E402
 from tests import builders as b  # noqa: E402
-from tests.client import GatewayClient  # noqa: E402
+from tests.client import GatewayClient, free_port  # noqa: E402
 from tests.e2e import steps  # noqa: E402
 
 MSPID = "MyOrg1MSP"
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class NetworkProcess:
     """The stand-in network in its own process."""
 
@@ -103,7 +96,7 @@ class NetworkProcess:
 def gateway_process(config: Path, data_dir: Path, workers: int, log_level: str = "WARNING"
                     ) -> Iterator[tuple[str, int]]:
     """``orchestrator-gateway --mode fabric`` as a subprocess; yields (address, pid) once SERVING."""
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     command = [str(Path(sys.executable).with_name("orchestrator-gateway")), "--config", str(config),
                "--listen", address, "--data-dir", str(data_dir), "--workers", str(workers), "--log-level", log_level]
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # INFO: the access log goes to /dev/null

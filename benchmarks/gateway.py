@@ -9,7 +9,6 @@ import argparse
 import concurrent.futures
 import contextlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,21 +29,15 @@ from orchestrator.gateway.ledger.sqlite import SqliteLedger  # noqa: E402
 from orchestrator.shared import codec  # noqa: E402
 from orchestrator.shared.functions import BY_NAME  # noqa: E402
 from tests import builders as b  # noqa: E402
-from tests.client import GatewayClient  # noqa: E402
+from tests.client import GatewayClient, free_port  # noqa: E402
 
 MSPID = "MyOrg1MSP"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
 def gateway_process(data_dir: Path, extra: list[str]) -> Iterator[str]:
     """``orchestrator-gateway`` as a subprocess; yields its address once it reports SERVING."""
-    port = _free_port()
+    port = free_port()
     address = f"127.0.0.1:{port}"
     command = [str(Path(sys.executable).with_name("orchestrator-gateway")), "--listen", address,
                "--data-dir", str(data_dir), "--log-level", "WARNING", *extra]

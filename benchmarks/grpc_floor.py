@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import hashlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,15 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.proc import process_cpu  # noqa: E402
+from tests.client import free_port  # noqa: E402
 from tests.fabric.pki import OrgPki  # noqa: E402
 
 METHOD = "/floor.Echo/Call"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(port: int, reply_size: int, tls_dir: str) -> None:
@@ -93,7 +87,7 @@ async def drive(channel: grpc.aio.Channel, server_pid: int, calls: int, in_fligh
 
 
 def measure(tls: Path | None, ca: bytes | None, args: argparse.Namespace) -> dict[int, list[tuple[float, float]]]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--reply-size", str(args.reply_size),
                                "--tls-dir", str(tls) if tls else ""])
     try:

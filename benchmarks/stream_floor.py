@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from fabric_protos.peer import chaincode_shim_pb2, chaincode_shim_pb2_grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.proc import process_cpu, voluntary_switches
+from tests.client import free_port
 
 Message = chaincode_shim_pb2.ChaincodeMessage
 
@@ -109,9 +109,7 @@ def serve(kind: str, hop: bool, port: int) -> None:
 
 
 def measure(kind: str, hop: bool, round_trips: int, in_flight: int) -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(int(hop)), str(port)])
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")

@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+from tests.client import free_port
+
 SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 USER = "orchestrator"
 PASSWORD = "s3cret-forwarder"
@@ -32,12 +34,6 @@ def _epmd() -> str | None:
         return found
     candidates = sorted(Path("/usr/lib/erlang").glob("erts-*/bin/epmd"))
     return str(candidates[-1]) if candidates else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RabbitBroker:

@@ -18,14 +18,9 @@ from orchestrator.chaincode.shim.handler import Chaincode
 from orchestrator.chaincode.shim.server import ChaincodeServer, TlsSettings
 from tests.chaincode.harness.peer import HarnessPeer
 from tests.chaincode.harness.stream import FABRIC_2_5, Capabilities, ChaincodeConnection
+from tests.client import free_port
 
 CCID = "mycc_1.0:4c0ffee4c0ffee4c0ffee4c0ffee4c0ffee4c0ffee4c0ffee4c0ffee4c0ffee0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
