@@ -75,7 +75,6 @@ class EventFeed:
         self._stop = threading.Event()
         self._stream: ChaincodeEvents | None = None
         self._stream_lock = threading.Lock()
-        self.connected = False
         # a stream failed and the next is not open yet; not while the first one opens, so that a write
         # made just after start still waits for its events (a write must not wait on a reconnection)
         self.down = False
@@ -193,8 +192,7 @@ class EventFeed:
                     stream.close()
                     return
                 self._stream = stream
-                self.connected = True  # a stream that cannot be served fails at its first read
-                self.down = False
+                self.down = False  # a stream that cannot be served fails at its first read
             try:
                 proven = False
                 for response in stream:
@@ -225,7 +223,6 @@ class EventFeed:
     def _mark_down(self) -> None:
         """No stream until the next one opens: wake the writers waiting for their events."""
         with self._progress:
-            self.connected = False
             self.down = True
             self._notify()
 
